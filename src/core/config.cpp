@@ -1,0 +1,153 @@
+#include "core/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <set>
+
+namespace posfeed::core {
+namespace {
+
+/// Walks a TOML table, copying known keys and reporting unknown ones.
+class reader {
+  public:
+    reader(const toml::table& table, std::string prefix) : table_(table), prefix_(std::move(prefix)) {}
+
+    template <class T> void get(std::string_view key, T& out) {
+        seen_.insert(std::string(key));
+        const toml::node* node = table_.get(key);
+        if (node == nullptr) {
+            return;
+        }
+        if constexpr (std::is_same_v<T, std::string>) {
+            if (auto v = node->value<std::string>()) {
+                out = *v;
+                return;
+            }
+        } else if constexpr (std::is_same_v<T, bool>) {
+            if (auto v = node->value<bool>()) {
+                out = *v;
+                return;
+            }
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            if (const auto* arr = node->as_array()) {
+                out.clear();
+                for (const auto& item : *arr) {
+                    if (auto s = item.value<std::string>()) {
+                        out.push_back(*s);
+                    } else {
+                        fail(key, "an array of strings");
+                        return;
+                    }
+                }
+                return;
+            }
+        } else {
+            if (auto v = node->value<std::int64_t>(); v && *v >= 0) {
+                out = static_cast<T>(*v);
+                return;
+            }
+        }
+        fail(key, "a value of the right type");
+    }
+
+    const toml::table* sub(std::string_view key) {
+        seen_.insert(std::string(key));
+        const toml::node* node = table_.get(key);
+        return node != nullptr ? node->as_table() : nullptr;
+    }
+
+    void finish() {
+        for (const auto& [key, _] : table_) {
+            if (!seen_.contains(std::string(key.str()))) {
+                errors_ += "unknown key '" + prefix_ + std::string(key.str()) + "'; ";
+            }
+        }
+    }
+
+    std::string errors_;
+
+  private:
+    void fail(std::string_view key, std::string_view what) {
+        errors_ += "key '" + prefix_ + std::string(key) + "' must be " + std::string(what) + "; ";
+    }
+
+    const toml::table& table_;
+    std::string prefix_;
+    std::set<std::string> seen_;
+};
+
+} // namespace
+
+status load_config_file(const std::string& path, config& cfg) {
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        return invalid_argument("cannot read config file '" + path + "': " + std::string(e.description()));
+    }
+    std::string errors;
+    reader top(root, "");
+    top.get("listen", cfg.listen);
+    top.get("db", cfg.db);
+    top.get("threads", cfg.threads);
+    top.get("demo", cfg.demo);
+    top.get("log_level", cfg.log_level);
+    top.get("shutdown_grace_ms", cfg.shutdown_grace_ms);
+    top.get("cors_origins", cfg.cors_origins);
+    if (const auto* t = top.sub("feed")) {
+        reader r(*t, "feed.");
+        r.get("retry_ms", cfg.feed.retry_ms);
+        r.get("keepalive_ms", cfg.feed.keepalive_ms);
+        r.get("replay_batch", cfg.feed.replay_batch);
+        r.get("debug_interval_ms", cfg.feed.debug_interval_ms);
+        r.finish();
+        errors += r.errors_;
+    }
+    if (const auto* t = top.sub("history")) {
+        reader r(*t, "history.");
+        r.get("keep_ms", cfg.history.keep_ms);
+        r.get("prune_interval_ms", cfg.history.prune_interval_ms);
+        r.finish();
+        errors += r.errors_;
+    }
+    if (const auto* t = top.sub("limits")) {
+        reader r(*t, "limits.");
+        r.get("streams_per_credential", cfg.limits.streams_per_credential);
+        r.get("max_connections", cfg.limits.max_connections);
+        r.get("header_bytes", cfg.limits.header_bytes);
+        r.get("body_bytes", cfg.limits.body_bytes);
+        r.get("header_timeout_ms", cfg.limits.header_timeout_ms);
+        r.get("subscriber_queue_bytes", cfg.limits.subscriber_queue_bytes);
+        r.finish();
+        errors += r.errors_;
+    }
+    top.finish();
+    errors = top.errors_ + errors;
+    if (!errors.empty()) {
+        errors.resize(errors.size() - 2);
+        return invalid_argument("config file '" + path + "': " + errors);
+    }
+    return ok_status();
+}
+
+result<std::pair<std::string, unsigned short>> split_host_port(const std::string& listen) {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+        return invalid_argument("listen address '" + listen + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
+    }
+    std::string host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    unsigned port = 0;
+    const char* first = listen.data() + colon + 1;
+    const char* last = listen.data() + listen.size();
+    const auto [ptr, ec] = std::from_chars(first, last, port);
+    if (ec != std::errc() || ptr != last || port > 65535) {
+        return invalid_argument("listen address '" + listen + "' has a bad port; use 0..65535");
+    }
+    return std::pair{host, static_cast<unsigned short>(port)};
+}
+
+} // namespace posfeed::core

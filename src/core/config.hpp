@@ -1,0 +1,58 @@
+#pragma once
+
+#include "core/error.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace posfeed::core {
+
+/// Event-source settings (SPEC 3).
+struct feed_config {
+    int retry_ms = 3000;          ///< sent as `retry:` at the start of every stream
+    int keepalive_ms = 15000;     ///< idle time before a `: keepalive` comment
+    int replay_batch = 1000;      ///< events read from the store per replay page
+    int debug_interval_ms = 1000; ///< period of `debug` test packets
+};
+
+/// Event-history settings (SPEC 8).
+struct history_config {
+    std::int64_t keep_ms = 7LL * 24 * 3600 * 1000; ///< how long events are kept
+    int prune_interval_ms = 60000;                 ///< how often the pruner runs
+};
+
+/// Limits of SPEC 7; each is answered with a clear error, none crashes anything.
+struct limits_config {
+    int streams_per_credential = 8;                   ///< 429 past it
+    int max_connections = 10000;                      ///< 503 past it
+    std::size_t header_bytes = 16 * 1024;             ///< request line + headers; 431 past it
+    std::size_t body_bytes = 1024 * 1024;             ///< request body; 413 past it
+    int header_timeout_ms = 10000;                    ///< slow clients are closed after it
+    std::size_t subscriber_queue_bytes = 1024 * 1024; ///< unsent bytes per subscriber
+};
+
+/// Everything `posfeed serve` needs. Defaults are SPEC 10's; a TOML file overrides them and
+/// command-line flags override the file.
+struct config {
+    std::string listen = "127.0.0.1:8080";
+    std::string db = "sqlite:posfeed-data/posfeed.db";
+    int threads = 0; ///< worker threads; 0 means one per core
+    bool demo = false;
+    std::string log_level = "info";
+    int shutdown_grace_ms = 3000; ///< how long shutdown waits for writes to finish
+    std::vector<std::string> cors_origins;
+    feed_config feed;
+    history_config history;
+    limits_config limits;
+};
+
+/// Reads a TOML file into `cfg`, overriding only the keys it names. Unknown keys are errors
+/// (a typo must not silently fall back to a default). Called at start-up only.
+status load_config_file(const std::string& path, config& cfg);
+
+/// Splits `HOST:PORT` (IPv6 hosts in brackets). Returns invalid_argument when malformed.
+result<std::pair<std::string, unsigned short>> split_host_port(const std::string& listen);
+
+} // namespace posfeed::core

@@ -1,0 +1,71 @@
+#pragma once
+
+#include "core/event_type.hpp"
+#include "feed/packet.hpp"
+#include "store/store.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace posfeed::feed {
+
+/// What one subscriber receives of a group: the types it wants, its format, and its
+/// `location=` and session filters.
+struct subscription_filter {
+    core::type_mask want = 0;
+    packet_format format = packet_format::json;
+    std::string location; ///< "" = every location
+    std::string session;  ///< "" = no session: session-scoped types are never delivered
+};
+
+/// A committed group encoded once per format and filter variant, shared read-only by every
+/// subscriber it goes to (SPEC 2, STYLE "fan-out hands out shared immutable buffers").
+/// Each packet frame is `event: <type>\ndata: <packet>\n`; the writer adds `id_line()` after
+/// the last packet a subscriber receives from the group, then the blank line.
+class encoded_group {
+  public:
+    /// Encodes `g`: per event type, one packet with all its records; for location-filterable
+    /// types with records at several locations, one packet per location as well; for
+    /// session-scoped types, one packet per session.
+    explicit encoded_group(const store::event_group& g);
+
+    const std::string& rmsystem() const { return rmsystem_; }
+    core::rve rve() const { return rve_; }
+    core::type_mask types() const { return types_; }
+    /// `id: <RVE>\n`.
+    const std::string& id_line() const { return id_line_; }
+
+    /// Calls `f(const std::string& frame)` for each packet `filter` selects, in group order.
+    template <class F> void for_each_frame(const subscription_filter& filter, F&& f) const {
+        for (const auto& p : packets_) {
+            if (selects(p, filter)) {
+                f(p.frame[static_cast<int>(filter.format)]);
+            }
+        }
+    }
+
+    /// Bytes `filter` would receive of this group (for queue accounting).
+    std::size_t bytes_for(const subscription_filter& filter) const;
+
+  private:
+    struct packet {
+        core::event_type type;
+        std::string location; ///< records of this location only; "" = all of the type's
+        std::string only_location; ///< when "" packet's records are all of one location: it
+        std::string session;
+        std::string frame[2]; ///< by packet_format
+    };
+
+    static bool selects(const packet& p, const subscription_filter& f);
+
+    std::string rmsystem_;
+    core::rve rve_;
+    core::type_mask types_ = 0;
+    std::string id_line_;
+    std::vector<packet> packets_;
+};
+
+using encoded_ptr = std::shared_ptr<const encoded_group>;
+
+} // namespace posfeed::feed

@@ -1,0 +1,119 @@
+#include "feed/hub.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace posfeed::feed {
+
+void subscriber::offer(const encoded_ptr& g) {
+    if (closed_) {
+        return;
+    }
+    const std::size_t n = g->bytes_for(filter_);
+    if (n == 0) {
+        return;
+    }
+    if (overflowed_) {
+        return;
+    }
+    if (queued_bytes_ + n > queue_limit_ && !queue_.empty()) {
+        queue_.clear();
+        queued_bytes_ = 0;
+        overflowed_ = true;
+    } else {
+        queue_.push_back(g);
+        queued_bytes_ += n;
+    }
+    wake_.cancel();
+}
+
+std::deque<encoded_ptr> subscriber::take() {
+    queued_bytes_ = 0;
+    return std::exchange(queue_, {});
+}
+
+void subscriber::close(std::string reason) {
+    if (!closed_) {
+        closed_ = true;
+        close_reason_ = std::move(reason);
+    }
+    wake_.cancel();
+}
+
+hub::hub(std::vector<boost::asio::any_io_executor> executors) {
+    for (auto& ex : executors) {
+        shards_.push_back(shard{std::move(ex), {}});
+    }
+}
+
+void hub::publish(const store::group_ptr& g) {
+    auto encoded = std::make_shared<const encoded_group>(*g);
+    published_.fetch_add(1, std::memory_order_relaxed);
+    for (auto& sh : shards_) {
+        boost::asio::post(sh.ex, [&sh, encoded] {
+            const auto it = sh.by_rmsystem.find(encoded->rmsystem());
+            if (it == sh.by_rmsystem.end()) {
+                return;
+            }
+            for (subscriber* s : it->second) {
+                s->offer(encoded);
+            }
+        });
+    }
+}
+
+void hub::attach(subscriber& s) {
+    shards_[s.shard()].by_rmsystem[s.rmsystem()].push_back(&s);
+    subscribers_.fetch_add(1);
+}
+
+void hub::detach(subscriber& s) {
+    auto& map = shards_[s.shard()].by_rmsystem;
+    const auto it = map.find(s.rmsystem());
+    if (it == map.end()) {
+        return;
+    }
+    auto& list = it->second;
+    const auto pos = std::find(list.begin(), list.end(), &s);
+    if (pos != list.end()) {
+        *pos = list.back();
+        list.pop_back();
+        subscribers_.fetch_sub(1);
+    }
+    if (list.empty()) {
+        map.erase(it);
+    }
+}
+
+void hub::close_all(const std::string& reason) {
+    for (auto& sh : shards_) {
+        boost::asio::post(sh.ex, [&sh, reason] {
+            for (auto& [_, list] : sh.by_rmsystem) {
+                for (subscriber* s : list) {
+                    s->close(reason);
+                }
+            }
+        });
+    }
+}
+
+bool hub::try_open_stream(const std::string& credential, int limit) {
+    const std::lock_guard lock(streams_mu_);
+    int& n = streams_[credential];
+    if (n >= limit) {
+        return false;
+    }
+    ++n;
+    return true;
+}
+
+void hub::close_stream(const std::string& credential) {
+    const std::lock_guard lock(streams_mu_);
+    const auto it = streams_.find(credential);
+    if (it != streams_.end() && --it->second <= 0) {
+        streams_.erase(it);
+    }
+}
+
+} // namespace posfeed::feed

@@ -1,0 +1,64 @@
+#pragma once
+
+#include "feed/encoded_group.hpp"
+#include "feed/subscriber.hpp"
+#include "store/store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace posfeed::feed {
+
+/// Fans committed groups out to subscribers. Subscribers are partitioned by shard (one per
+/// worker thread, each with its own event loop); a shard's subscriber list is touched only on
+/// that shard's thread, so delivery takes no lock. A group is encoded once, on the publishing
+/// thread, and the same immutable buffers go to every subscriber.
+class hub {
+  public:
+    /// One executor per shard; shard i's subscribers must run on executors[i].
+    explicit hub(std::vector<boost::asio::any_io_executor> executors);
+
+    std::size_t shard_count() const { return shards_.size(); }
+
+    /// Encodes `g` and delivers it to every attached subscriber of its RmSystem. Thread-safe;
+    /// groups of one RmSystem must be published in RVE order (the store's commit listener
+    /// guarantees that), and are delivered in that order.
+    void publish(const store::group_ptr& g);
+
+    /// Attaches `s`, which then receives every group published after this call returns. Call
+    /// on s's shard.
+    void attach(subscriber& s);
+
+    /// Detaches `s`; call on s's shard before destroying it.
+    void detach(subscriber& s);
+
+    /// Closes every stream (shutdown). Thread-safe.
+    void close_all(const std::string& reason);
+
+    /// Counts an open stream against `credential`'s limit; false when `limit` are open.
+    bool try_open_stream(const std::string& credential, int limit);
+    void close_stream(const std::string& credential);
+
+    /// Streams attached now, over all shards.
+    std::size_t subscriber_count() const { return subscribers_.load(); }
+    std::uint64_t groups_published() const { return published_.load(); }
+
+  private:
+    struct shard {
+        boost::asio::any_io_executor ex;
+        std::unordered_map<std::string, std::vector<subscriber*>> by_rmsystem;
+    };
+
+    std::vector<shard> shards_;
+    std::atomic<std::size_t> subscribers_{0};
+    std::atomic<std::uint64_t> published_{0};
+    std::mutex streams_mu_;
+    std::unordered_map<std::string, int> streams_;
+};
+
+} // namespace posfeed::feed

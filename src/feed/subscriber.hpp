@@ -1,0 +1,61 @@
+#pragma once
+
+#include "feed/encoded_group.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <string>
+
+namespace posfeed::feed {
+
+/// One open event stream as the hub sees it: its filter and a bounded queue of groups not yet
+/// written. Lives on one shard (worker thread); every member function must be called on that
+/// shard's executor. Owned by the stream's coroutine, which detaches it from the hub before
+/// destroying it.
+class subscriber {
+  public:
+    subscriber(boost::asio::any_io_executor ex, std::size_t shard, std::string rmsystem,
+               subscription_filter filter, std::size_t queue_limit)
+        : shard_(shard), rmsystem_(std::move(rmsystem)), filter_(std::move(filter)),
+          queue_limit_(queue_limit), wake_(ex) {}
+
+    std::size_t shard() const { return shard_; }
+    const std::string& rmsystem() const { return rmsystem_; }
+    const subscription_filter& filter() const { return filter_; }
+
+    /// Queues `g` if the filter selects anything of it and wakes the writer. Past the queue
+    /// limit the queue is dropped and overflowed() turns true (the stream then re-reads from
+    /// the store, or disconnects a slow consumer).
+    void offer(const encoded_ptr& g);
+
+    /// Takes everything queued.
+    std::deque<encoded_ptr> take();
+
+    bool overflowed() const { return overflowed_; }
+    void clear_overflow() { overflowed_ = false; }
+    std::size_t queued_bytes() const { return queued_bytes_; }
+
+    /// Ends the stream: the writer sees closed() on its next wake-up.
+    void close(std::string reason);
+    bool closed() const { return closed_; }
+    const std::string& close_reason() const { return close_reason_; }
+
+    /// The writer waits on this timer; offer() and close() cancel it.
+    boost::asio::steady_timer& wake() { return wake_; }
+
+  private:
+    std::size_t shard_;
+    std::string rmsystem_;
+    subscription_filter filter_;
+    std::size_t queue_limit_;
+    std::deque<encoded_ptr> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool overflowed_ = false;
+    bool closed_ = false;
+    std::string close_reason_;
+    boost::asio::steady_timer wake_;
+};
+
+} // namespace posfeed::feed

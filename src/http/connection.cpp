@@ -1,0 +1,118 @@
+#include "http/connection.hpp"
+
+#include "core/log.hpp"
+#include "http/handlers.hpp"
+#include "http/request.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace posfeed::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Counts a value up for the lifetime of the guard.
+struct counter_guard {
+    std::atomic<int>& n;
+    explicit counter_guard(std::atomic<int>& c) : n(c) { ++n; }
+    ~counter_guard() { --n; }
+    counter_guard(const counter_guard&) = delete;
+    counter_guard& operator=(const counter_guard&) = delete;
+};
+
+/// The error answered to a request that could not be read, or nullopt to just close.
+std::optional<core::error> read_error(const boost::system::error_code& ec) {
+    if (ec == beast_http::error::header_limit) {
+        return core::error{core::error_code::header_too_large,
+                           "the request line and headers are too large; the limit is set by "
+                           "limits.header_bytes"};
+    }
+    if (ec == beast_http::error::body_limit) {
+        return core::error{core::error_code::payload_too_large,
+                           "the request body is too large; the limit is set by limits.body_bytes"};
+    }
+    if (ec.category() == beast_http::make_error_code(beast_http::error::bad_target).category()) {
+        return core::invalid_argument("the request is not valid HTTP/1.1 (" + ec.message() + ")");
+    }
+    return std::nullopt;
+}
+
+asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t shard) {
+    beast::flat_buffer buffer;
+    const auto header_timeout = std::chrono::milliseconds(ctx.cfg.limits.header_timeout_ms);
+    while (true) {
+        beast_http::request_parser<beast_http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(ctx.cfg.limits.header_bytes));
+        parser.body_limit(ctx.cfg.limits.body_bytes);
+        stream.expires_after(header_timeout);
+        auto [ec, n] = co_await beast_http::async_read(stream, buffer, parser, use_tuple);
+        if (ec) {
+            if (ec != beast_http::error::end_of_stream && ec != beast::error::timeout) {
+                if (const auto err = read_error(ec)) {
+                    request dummy;
+                    dummy.version(11);
+                    dummy.keep_alive(false);
+                    auto res = error_response(dummy, *err);
+                    res.keep_alive(false);
+                    stream.expires_after(std::chrono::seconds(5));
+                    co_await beast_http::async_write(stream, res, use_tuple);
+                }
+            }
+            break;
+        }
+        stream.expires_never();
+        const counter_guard active(ctx.active_requests);
+        request req = parser.release();
+        const auto started = std::chrono::steady_clock::now();
+        const auto t = parse_target(req.target());
+        if (!t.ok()) {
+            auto res = error_response(req, t.err());
+            res.keep_alive(false);
+            co_await beast_http::async_write(stream, res, use_tuple);
+            break;
+        }
+        if (is_eventsource_path(t->path)) {
+            co_await serve_eventsource(ctx, stream, req, *t, shard);
+            break;
+        }
+        response res = co_await handle_request(ctx, req, *t);
+        if (ctx.shutting_down) {
+            res.keep_alive(false);
+        }
+        const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count() /
+                        1000.0;
+        spdlog::info("{} {} {} {:.1f}ms", std::string_view(req.method_string()),
+                     core::redact_target(req.target()), res.result_int(), ms);
+        stream.expires_after(std::chrono::seconds(30));
+        auto [wec, wn] = co_await beast_http::async_write(stream, res, use_tuple);
+        if (wec || !res.keep_alive()) {
+            break;
+        }
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+} // namespace
+
+asio::awaitable<void> run_connection(context& ctx, asio::ip::tcp::socket socket, std::size_t shard) {
+    const counter_guard open(ctx.connections);
+    beast::tcp_stream stream(std::move(socket));
+    try {
+        co_await serve(ctx, stream, shard);
+    } catch (const std::exception& e) {
+        spdlog::warn("connection closed after an unexpected error: {}", e.what());
+    }
+}
+
+} // namespace posfeed::http

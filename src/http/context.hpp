@@ -1,0 +1,23 @@
+#pragma once
+
+#include "core/config.hpp"
+#include "feed/hub.hpp"
+#include "http/blocking.hpp"
+#include "store/store.hpp"
+
+#include <atomic>
+
+namespace posfeed::http {
+
+/// What every handler shares. Owned by the server; outlives every connection.
+struct context {
+    const core::config& cfg;
+    store::store& db;
+    feed::hub& hub;
+    blocking_pool& pool;
+    std::atomic<bool> shutting_down{false};
+    std::atomic<int> connections{0};     ///< open TCP connections
+    std::atomic<int> active_requests{0}; ///< requests being handled (not idle keep-alives)
+};
+
+} // namespace posfeed::http

@@ -1,0 +1,345 @@
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "feed/debug_packets.hpp"
+#include "feed/encoded_group.hpp"
+#include "feed/resume.hpp"
+#include "feed/sse.hpp"
+#include "feed/subscriber.hpp"
+#include "feed/want.hpp"
+#include "auth/credential.hpp"
+#include "http/handlers.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace posfeed::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using namespace asio::experimental::awaitable_operators;
+using clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view blank_line = "\n";
+
+/// Everything a stream needs, validated before the response starts.
+struct stream_request {
+    auth::credential cred;
+    feed::want_list want;
+    feed::subscription_filter filter;
+    std::optional<core::rve> resume;
+};
+
+/// Writes SSE bytes as HTTP/1.1 chunks, one chunk per call, and tracks idleness.
+class chunk_writer {
+  public:
+    explicit chunk_writer(beast::tcp_stream& s) : stream_(s) {}
+
+    asio::awaitable<bool> write(const std::vector<asio::const_buffer>& bufs) {
+        if (asio::buffer_size(bufs) == 0) {
+            co_return true;
+        }
+        auto [ec, n] = co_await asio::async_write(stream_.socket(), beast_http::make_chunk(bufs), use_tuple);
+        last_write_ = clock::now();
+        co_return !ec;
+    }
+
+    asio::awaitable<bool> write(std::string_view text) {
+        std::vector<asio::const_buffer> bufs;
+        bufs.push_back(asio::buffer(text));
+        co_return co_await write(bufs);
+    }
+
+    asio::awaitable<void> finish() {
+        co_await asio::async_write(stream_.socket(), beast_http::make_chunk_last(), use_tuple);
+    }
+
+    clock::time_point last_write() const { return last_write_; }
+
+  private:
+    beast::tcp_stream& stream_;
+    clock::time_point last_write_ = clock::now();
+};
+
+/// Appends the frames `filter` selects from `g` to `bufs`, with the group's `id:` on the last
+/// one (SPEC 3: a cut inside a group replays the whole group). Returns whether any was added.
+bool gather(const feed::encoded_group& g, const feed::subscription_filter& filter,
+            std::vector<asio::const_buffer>& bufs) {
+    bool any = false;
+    g.for_each_frame(filter, [&](const std::string& frame) {
+        if (any) {
+            bufs.push_back(asio::buffer(blank_line));
+        }
+        bufs.push_back(asio::buffer(frame));
+        any = true;
+    });
+    if (any) {
+        bufs.push_back(asio::buffer(g.id_line()));
+        bufs.push_back(asio::buffer(blank_line));
+    }
+    return any;
+}
+
+std::string ready_event(const feed::want_list& want, core::rve rve, feed::packet_format fmt) {
+    std::string record = "{\"RVE\":";
+    record += rve.str();
+    record += ",\"Want\":[";
+    for (std::size_t i = 0; i < want.types.size(); ++i) {
+        record += i == 0 ? "\"" : ",\"";
+        record += core::to_string(want.types[i]);
+        record += '"';
+    }
+    record += "]}";
+    std::string data;
+    feed::append_control_packet(data, fmt, "Ready", "Ready", record);
+    return feed::format_event("ready", data);
+}
+
+/// Validates the request; the error becomes the JSON response.
+asio::awaitable<core::result<stream_request>> validate(context& ctx, const request& req, const target& t) {
+    if (req.method() != beast_http::verb::get) {
+        co_return core::error{core::error_code::method_not_allowed,
+                              "the event source answers GET only, not " + std::string(req.method_string())};
+    }
+    if (ctx.shutting_down) {
+        co_return core::error{core::error_code::unavailable, "the server is shutting down; reconnect"};
+    }
+    auto cred = co_await authenticate(ctx, req);
+    if (!cred.ok()) {
+        co_return cred.take_err();
+    }
+    stream_request out{std::move(*cred), {}, {}, {}};
+    const std::string_view suffix = std::string_view(t.path).substr(std::string_view("/eventsource").size());
+    if (!suffix.empty() && suffix.substr(1) != out.cred.rmsystem) {
+        co_return core::error{core::error_code::permission_denied,
+                              "this credential belongs to another RmSystem than '" +
+                                  std::string(suffix.substr(1)) + "'"};
+    }
+    const auto want = t.param("want");
+    if (!want) {
+        co_return core::invalid_argument("parameter 'want' is required: a comma-separated list of event "
+                                         "types; valid types are " +
+                                         std::string(core::valid_type_list()));
+    }
+    auto w = feed::parse_want(*want);
+    if (!w.ok()) {
+        co_return w.take_err();
+    }
+    out.want = std::move(*w);
+    if (const auto f = t.param("format")) {
+        if (*f == "xml") {
+            out.filter.format = feed::packet_format::xml;
+        } else if (*f != "json") {
+            co_return core::invalid_argument("format '" + std::string(f->substr(0, 40)) +
+                                             "' is not supported; use json or xml");
+        }
+    }
+    if (const auto loc = t.param("location")) {
+        const bool digits = !loc->empty() && loc->size() <= 12 &&
+                            loc->find_first_not_of("0123456789") == std::string_view::npos && (*loc)[0] != '0';
+        if (!digits) {
+            co_return core::invalid_argument("location '" + std::string(loc->substr(0, 40)) +
+                                             "' is not valid; use a location number such as 1");
+        }
+        out.filter.location = std::string(*loc);
+    }
+    if (const auto snap = t.param("snapshot"); snap && *snap != "0") {
+        co_return core::invalid_argument("snapshot is not supported by this server yet; omit it");
+    }
+    auto resume = feed::pick_resume_point(header(req, "Last-Event-ID"), t.param("rve"));
+    if (!resume.ok()) {
+        co_return resume.take_err();
+    }
+    out.resume = *resume;
+    const core::type_mask denied = out.want.mask & ~out.cred.allowed.read;
+    if (denied != 0) {
+        std::string names;
+        for (const auto type : out.want.types) {
+            if ((denied & core::bit(type)) != 0) {
+                names += (names.empty() ? "'" : ", '") + std::string(core::to_string(type)) + "'";
+            }
+        }
+        co_return core::error{core::error_code::permission_denied,
+                              "this credential may not read event type " + names};
+    }
+    out.filter.want = out.want.mask;
+    co_return out;
+}
+
+/// The body of a stream: replay, ready, live. Returns when the stream ends.
+asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& sub, const stream_request& sr) {
+    const auto& filter = sub.filter();
+    if (!co_await out.write(feed::retry_field(ctx.cfg.feed.retry_ms))) {
+        co_return;
+    }
+    // Replay from the log. The subscriber is already attached, so anything committed after the
+    // reads below is queued; anything the reads saw is dropped from the queue by RVE.
+    std::optional<core::rve> from = sr.resume;
+    core::rve ready_rve;
+    const core::type_mask logged = sr.want.mask & ~core::bit(core::event_type::debug);
+    while (true) {
+        if (!from) {
+            auto read_newest = [&ctx, &sub] { return ctx.db.newest_rve(sub.rmsystem()); };
+            ready_rve = co_await ctx.pool.run(std::move(read_newest));
+        } else {
+            core::rve cursor = *from;
+            while (true) {
+                store::event_query q{sub.rmsystem(), cursor, logged, filter.session,
+                                     static_cast<std::size_t>(ctx.cfg.feed.replay_batch)};
+                auto read_page = [&ctx, q = std::move(q)] { return ctx.db.read_events(q); };
+                const auto page = co_await ctx.pool.run(std::move(read_page));
+                std::vector<feed::encoded_group> encoded;
+                encoded.reserve(page.groups.size());
+                std::vector<asio::const_buffer> bufs;
+                for (const auto& g : page.groups) {
+                    gather(encoded.emplace_back(g), filter, bufs);
+                }
+                if (!page.groups.empty()) {
+                    cursor = page.groups.back().rve;
+                }
+                if (sub.closed() || !co_await out.write(bufs)) {
+                    co_return;
+                }
+                if (!page.more) {
+                    ready_rve = std::max(cursor, page.newest);
+                    break;
+                }
+            }
+        }
+        if (!sub.overflowed()) {
+            break;
+        }
+        // Live traffic outran the replay and the queue was dropped: read the log again from
+        // the newest RVE the reads above covered.
+        sub.take();
+        sub.clear_overflow();
+        from = ready_rve;
+    }
+    if (!co_await out.write(ready_event(sr.want, ready_rve, filter.format))) {
+        co_return;
+    }
+    const bool wants_debug = (sr.want.mask & core::bit(core::event_type::debug)) != 0;
+    const auto keepalive = std::chrono::milliseconds(ctx.cfg.feed.keepalive_ms);
+    const auto debug_period = std::chrono::milliseconds(ctx.cfg.feed.debug_interval_ms);
+    auto next_debug = clock::now();
+    std::uint64_t debug_n = 0;
+    const std::string keepalive_comment = feed::comment("keepalive");
+    while (!sub.closed()) {
+        if (sub.overflowed()) {
+            spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes", sr.cred.rmsystem,
+                         ctx.cfg.limits.subscriber_queue_bytes);
+            co_return;
+        }
+        const auto queued = sub.take();
+        std::vector<asio::const_buffer> bufs;
+        for (const auto& g : queued) {
+            if (g->rve() > ready_rve) {
+                gather(*g, filter, bufs);
+            }
+        }
+        if (!bufs.empty()) {
+            if (!co_await out.write(bufs)) {
+                co_return;
+            }
+            continue;
+        }
+        const auto now = clock::now();
+        if (wants_debug && now >= next_debug) {
+            next_debug = now + debug_period;
+            if (!co_await out.write(feed::debug_event(debug_n++, filter.format, core::rve{core::system_now_ms()}))) {
+                co_return;
+            }
+            continue;
+        }
+        if (now - out.last_write() >= keepalive) {
+            if (!co_await out.write(keepalive_comment)) {
+                co_return;
+            }
+            continue;
+        }
+        auto wake_at = out.last_write() + keepalive;
+        if (wants_debug) {
+            wake_at = std::min(wake_at, next_debug);
+        }
+        sub.wake().expires_at(wake_at);
+        co_await sub.wake().async_wait(use_tuple);
+    }
+}
+
+/// Completes when the client closes its side (or sends anything, which SSE clients never do).
+asio::awaitable<void> watch_peer(beast::tcp_stream& stream) {
+    char byte = 0;
+    co_await stream.socket().async_read_some(asio::buffer(&byte, 1), use_tuple);
+}
+
+} // namespace
+
+bool is_eventsource_path(std::string_view path) {
+    constexpr std::string_view base = "/eventsource";
+    return path == base || (path.starts_with(base) && path.size() > base.size() + 1 && path[base.size()] == '_');
+}
+
+asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream, const request& req,
+                                        const target& t, std::size_t shard) {
+    const std::string logged_target = core::redact_target(req.target());
+    auto sr = co_await validate(ctx, req, t);
+    if (sr.ok() && !ctx.hub.try_open_stream(sr->cred.id, ctx.cfg.limits.streams_per_credential)) {
+        sr = core::error{core::error_code::resource_exhausted,
+                         "this credential already has " + std::to_string(ctx.cfg.limits.streams_per_credential) +
+                             " open streams (limits.streams_per_credential); close one or retry later"};
+    }
+    if (!sr.ok()) {
+        auto res = error_response(req, sr.err(), 5);
+        res.keep_alive(false);
+        spdlog::info("GET {} {}", logged_target, res.result_int());
+        co_await beast_http::async_write(stream, res, use_tuple);
+        co_return;
+    }
+    struct stream_slot {
+        feed::hub& hub;
+        std::string id;
+        ~stream_slot() { hub.close_stream(id); }
+    } slot{ctx.hub, sr->cred.id};
+
+    beast_http::response<beast_http::empty_body> res{beast_http::status::ok, req.version()};
+    res.set(beast_http::field::server, "posfeed");
+    res.set(beast_http::field::content_type, "text/event-stream");
+    res.set(beast_http::field::cache_control, "no-cache");
+    res.set("X-Accel-Buffering", "no");
+    res.chunked(true);
+    res.keep_alive(true);
+    beast_http::response_serializer<beast_http::empty_body> serializer(res);
+    auto [ec, n] = co_await beast_http::async_write_header(stream, serializer, use_tuple);
+    if (ec) {
+        co_return;
+    }
+    spdlog::info("GET {} 200 stream opened", logged_target);
+
+    auto ex = co_await asio::this_coro::executor;
+    feed::subscriber sub(ex, shard, sr->cred.rmsystem, sr->filter, ctx.cfg.limits.subscriber_queue_bytes);
+    ctx.hub.attach(sub);
+    struct detach_guard {
+        feed::hub& hub;
+        feed::subscriber& sub;
+        ~detach_guard() { hub.detach(sub); }
+    } detach{ctx.hub, sub};
+
+    chunk_writer out(stream);
+    try {
+        co_await (pump(ctx, out, sub, *sr) || watch_peer(stream));
+        if (sub.closed()) {
+            co_await out.finish();
+        }
+    } catch (const boost::system::system_error&) {
+        // cancelled by the other branch
+    }
+    spdlog::info("GET {} stream closed{}{}", logged_target, sub.closed() ? ": " : "", sub.close_reason());
+}
+
+} // namespace posfeed::http

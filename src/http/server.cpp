@@ -1,0 +1,168 @@
+#include "http/server.hpp"
+
+#include "http/connection.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace posfeed::http {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::size_t worker_count(const core::config& cfg) {
+    if (cfg.threads > 0) {
+        return static_cast<std::size_t>(cfg.threads);
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::vector<asio::any_io_executor> executors_of(const std::vector<std::unique_ptr<asio::io_context>>& w) {
+    std::vector<asio::any_io_executor> out;
+    for (const auto& io : w) {
+        out.push_back(io->get_executor());
+    }
+    return out;
+}
+
+const std::string& server_full_response() {
+    static const std::string text = [] {
+        const std::string body = core::error_body(core::error{
+            core::error_code::unavailable, "the server has reached limits.max_connections; retry later"});
+        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+               "Connection: close\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    return text;
+}
+
+} // namespace
+
+server::server(const core::config& cfg, store::store& db)
+    : cfg_(cfg), db_(db), pool_(std::max<std::size_t>(4, 2 * worker_count(cfg))) {
+    for (std::size_t i = 0; i < worker_count(cfg); ++i) {
+        workers_.push_back(std::make_unique<asio::io_context>(1));
+    }
+    hub_ = std::make_unique<feed::hub>(executors_of(workers_));
+    ctx_ = std::unique_ptr<context>(new context{cfg_, db_, *hub_, pool_});
+    db_.set_commit_listener([h = hub_.get()](const store::group_ptr& g) { h->publish(g); });
+}
+
+server::~server() {
+    pool_.stop();
+    // Connection coroutines still pending refer to ctx_ and hub_: destroy them (with their
+    // io_contexts) first.
+    acceptor_.reset();
+    workers_.clear();
+}
+
+unsigned short server::bind() {
+    const auto hp = core::split_host_port(cfg_.listen);
+    if (!hp.ok()) {
+        throw std::runtime_error(hp.err().message);
+    }
+    boost::system::error_code ec;
+    const auto addr = asio::ip::make_address(hp->first, ec);
+    if (ec) {
+        throw std::runtime_error("listen address '" + hp->first + "' is not an IP address");
+    }
+    const tcp::endpoint ep{addr, hp->second};
+    acceptor_ = std::make_unique<tcp::acceptor>(*workers_.front());
+    acceptor_->open(ep.protocol());
+    acceptor_->set_option(asio::socket_base::reuse_address(true));
+    acceptor_->bind(ep, ec);
+    if (ec) {
+        throw std::runtime_error("cannot listen on " + cfg_.listen + ": " + ec.message());
+    }
+    acceptor_->listen(asio::socket_base::max_listen_connections);
+    return acceptor_->local_endpoint().port();
+}
+
+void server::accept_next() {
+    const std::size_t shard = next_worker_++ % workers_.size();
+    acceptor_->async_accept(*workers_[shard], [this, shard](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
+            return;
+        }
+        if (!ec) {
+            socket.set_option(tcp::no_delay(true), ec);
+            if (ctx_->connections.load() >= cfg_.limits.max_connections) {
+                auto s = std::make_shared<tcp::socket>(std::move(socket));
+                asio::async_write(*s, asio::buffer(server_full_response()),
+                                  [s](boost::system::error_code, std::size_t) {
+                                      boost::system::error_code ignored;
+                                      s->shutdown(tcp::socket::shutdown_both, ignored);
+                                  });
+            } else {
+                asio::co_spawn(workers_[shard]->get_executor(),
+                               run_connection(*ctx_, std::move(socket), shard), asio::detached);
+            }
+        } else {
+            spdlog::warn("accept failed: {}", ec.message());
+        }
+        accept_next();
+    });
+}
+
+int server::run() {
+    if (!acceptor_) {
+        bind();
+    }
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    for (auto& w : workers_) {
+        guards.push_back(asio::make_work_guard(*w));
+    }
+    std::vector<std::thread> threads;
+    for (auto& w : workers_) {
+        threads.emplace_back([io = w.get()] {
+            while (true) {
+                try {
+                    io->run();
+                    return;
+                } catch (const std::exception& e) {
+                    spdlog::error("worker caught an exception: {}", e.what());
+                }
+            }
+        });
+    }
+    asio::post(*workers_.front(), [this] { accept_next(); });
+
+    asio::io_context main_io;
+    asio::signal_set signals(main_io, SIGINT, SIGTERM);
+    int signal_number = 0;
+    signals.async_wait([&](boost::system::error_code, int sig) { signal_number = sig; });
+    main_io.run();
+    spdlog::info("received signal {}: shutting down", signal_number);
+
+    // The shutdown gate: stop accepting, close every stream (clients reconnect elsewhere and
+    // resume), finish queued writes, let in-flight responses go out, stop.
+    ctx_->shutting_down = true;
+    asio::post(*workers_.front(), [this] {
+        boost::system::error_code ignored;
+        acceptor_->close(ignored);
+    });
+    hub_->close_all("server shutting down");
+    db_.close();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.shutdown_grace_ms);
+    while (ctx_->active_requests.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    guards.clear();
+    for (auto& w : workers_) {
+        w->stop();
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    spdlog::info("shutdown complete");
+    return 0;
+}
+
+} // namespace posfeed::http

@@ -1,0 +1,49 @@
+#pragma once
+
+#include "core/config.hpp"
+#include "feed/hub.hpp"
+#include "http/blocking.hpp"
+#include "http/context.hpp"
+#include "store/store.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace posfeed::http {
+
+/// The HTTP server: one worker thread per core, each with its own io_context (a shard of the
+/// hub); the acceptor hands connections out round-robin.
+class server {
+  public:
+    server(const core::config& cfg, store::store& db);
+    ~server();
+
+    /// Binds and listens on cfg.listen; throws std::runtime_error when it cannot. Returns the
+    /// bound port (useful with port 0).
+    unsigned short bind();
+
+    /// Serves until SIGINT or SIGTERM, then shuts down through one gate: stop accepting, close
+    /// streams, finish queued writes, wait for in-flight responses (up to the grace period),
+    /// stop. Returns the process exit code.
+    int run();
+
+    feed::hub& hub() { return *hub_; }
+
+  private:
+    void accept_next();
+
+    const core::config& cfg_;
+    store::store& db_;
+    std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
+    std::unique_ptr<feed::hub> hub_;
+    blocking_pool pool_;
+    std::unique_ptr<context> ctx_;
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+    std::size_t next_worker_ = 0;
+};
+
+} // namespace posfeed::http

@@ -1,0 +1,61 @@
+#include "pos/records.hpp"
+
+#include "core/json.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <charconv>
+
+namespace posfeed::pos {
+
+std::string data_response(const store::record& r) {
+    std::string out = "{\"data\":";
+    core::append_with_rve(out, r.body, r.rve);
+    out.push_back('}');
+    return out;
+}
+
+std::string record_body(const boost::json::object& obj) { return core::to_json(obj); }
+
+boost::json::object parse_record(std::string_view body) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec || !v.is_object()) {
+        throw store::store_error("a stored record is not a JSON object");
+    }
+    return std::move(v.get_object());
+}
+
+void overlay(boost::json::object& target, const boost::json::object& patch) {
+    for (const auto& m : patch) {
+        target[m.key()] = m.value();
+    }
+}
+
+store::record put_if_changed(store::write_txn& tx, const std::optional<store::record>& old,
+                             std::string_view kind, std::string id, std::string location,
+                             const boost::json::object& obj, core::event_type type) {
+    std::string body = record_body(obj);
+    if (old && old->body == body && old->location == location) {
+        return *old;
+    }
+    const bool deleted = obj.contains("Deleted") && obj.at("Deleted").is_int64() &&
+                         obj.at("Deleted").get_int64() == 1;
+    store::record r{std::string(kind), std::move(id), location, {}, deleted, body};
+    tx.put(r);
+    r.rve = tx.rve();
+    tx.emit(store::event{type, std::move(location), "", std::move(body)});
+    return r;
+}
+
+core::result<std::int64_t> parse_id(std::string_view segment, std::string_view name) {
+    std::int64_t v = 0;
+    const auto [p, ec] = std::from_chars(segment.data(), segment.data() + segment.size(), v);
+    if (ec != std::errc() || p != segment.data() + segment.size() || v < 1 || v > max_id) {
+        return core::invalid_argument(std::string(name) + " '" + std::string(segment) +
+                                      "' is not valid; use a positive integer");
+    }
+    return v;
+}
+
+} // namespace posfeed::pos

@@ -1,0 +1,45 @@
+#pragma once
+
+#include "core/error.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace posfeed::pos {
+
+/// Record kinds in the store.
+inline constexpr std::string_view product_kind = "product";
+inline constexpr std::string_view customer_kind = "customer";
+inline constexpr std::string_view level_kind = "level";
+
+/// Largest id, location and price we accept (keeps every value exact in a double).
+inline constexpr std::int64_t max_id = 999'999'999'999;
+inline constexpr double max_amount = 1e12;
+
+/// The JSON API response for one record: `{"data":<record with its RVE>}`.
+std::string data_response(const store::record& r);
+
+/// The record body of `obj` in our canonical JSON form (the form stored and compared).
+std::string record_body(const boost::json::object& obj);
+
+/// Parses a stored record body (our own JSON; a damaged one throws store_error).
+boost::json::object parse_record(std::string_view body);
+
+/// Copies every member of `patch` into `target`, keeping target's member order.
+void overlay(boost::json::object& target, const boost::json::object& patch);
+
+/// Writes `obj` as record `kind`/`id` and logs it as an event of type `type`, unless its
+/// body equals `old`'s (an edit that changes nothing fires nothing and keeps the RVE).
+/// Returns the record as it now stands.
+store::record put_if_changed(store::write_txn& tx, const std::optional<store::record>& old,
+                             std::string_view kind, std::string id, std::string location,
+                             const boost::json::object& obj, core::event_type type);
+
+/// A path id segment (`/Products/{Pid}`) as a positive integer; invalid_argument otherwise.
+core::result<std::int64_t> parse_id(std::string_view segment, std::string_view name);
+
+} // namespace posfeed::pos

@@ -1,0 +1,90 @@
+#include "store/sqlite/migrations.hpp"
+
+#include "store/store.hpp"
+
+#include <array>
+#include <string>
+
+namespace posfeed::store::sqlite {
+namespace {
+
+// Append only: a released migration is never edited, later changes are new entries.
+constexpr std::array<const char*, 1> migrations = {
+    // 1: RmSystems with their RVE clock and history horizon, API keys, per-RmSystem counters,
+    // records (current state, tombstones kept) and the event log.
+    R"sql(
+CREATE TABLE rmsystems (
+    id           TEXT PRIMARY KEY,
+    last_rve     INTEGER NOT NULL DEFAULT 0,
+    history_from INTEGER NOT NULL DEFAULT 0,
+    created_ms   INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+    id         TEXT PRIMARY KEY,
+    rmsystem   TEXT NOT NULL REFERENCES rmsystems(id),
+    hash       TEXT NOT NULL,
+    scopes     TEXT NOT NULL,
+    revoked    INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE counters (
+    rmsystem TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    value    INTEGER NOT NULL,
+    PRIMARY KEY (rmsystem, name)
+) WITHOUT ROWID;
+CREATE TABLE records (
+    rmsystem TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    rve      INTEGER NOT NULL,
+    deleted  INTEGER NOT NULL DEFAULT 0,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (rmsystem, kind, id)
+) WITHOUT ROWID;
+CREATE INDEX records_by_rve ON records (rmsystem, kind, rve, id);
+CREATE TABLE events (
+    seq      INTEGER PRIMARY KEY,
+    rmsystem TEXT NOT NULL,
+    rve      INTEGER NOT NULL,
+    type     TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    session  TEXT NOT NULL DEFAULT '',
+    body     TEXT NOT NULL
+);
+CREATE INDEX events_by_rve ON events (rmsystem, rve);
+)sql",
+};
+
+} // namespace
+
+int schema_version() { return static_cast<int>(migrations.size()); }
+
+void migrate(db& conn) {
+    int current = 0;
+    {
+        stmt s(conn, "PRAGMA user_version");
+        if (s.step()) {
+            current = static_cast<int>(s.int64(0));
+        }
+    }
+    if (current > schema_version()) {
+        throw store_error("database schema version " + std::to_string(current) +
+                          " is newer than this build's " + std::to_string(schema_version()) +
+                          "; run a newer posfeed");
+    }
+    for (int v = current; v < schema_version(); ++v) {
+        conn.exec("BEGIN IMMEDIATE");
+        try {
+            conn.exec(migrations[v]);
+            conn.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+            conn.exec("COMMIT");
+        } catch (...) {
+            conn.exec("ROLLBACK");
+            throw;
+        }
+    }
+}
+
+} // namespace posfeed::store::sqlite

@@ -1,0 +1,407 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include "store/sqlite/migrations.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+namespace posfeed::store::sqlite {
+namespace {
+
+/// Thrown inside a write when its RmSystem does not exist; fails only that write.
+struct unknown_rmsystem {};
+
+/// The write_txn of one write inside a batch.
+class sqlite_txn final : public write_txn {
+  public:
+    sqlite_txn(db& conn, const std::string& rmsystem, const core::rve_clock& clock)
+        : conn_(conn), rmsystem_(rmsystem), clock_(clock) {}
+
+    const std::string& rmsystem() const override { return rmsystem_; }
+
+    std::optional<record> get(std::string_view kind, std::string_view id) override {
+        stmt s(conn_, "SELECT location, rve, deleted, body FROM records "
+                      "WHERE rmsystem = ?1 AND kind = ?2 AND id = ?3");
+        s.bind(1, rmsystem_).bind(2, kind).bind(3, id);
+        if (!s.step()) {
+            return std::nullopt;
+        }
+        return record{std::string(kind), std::string(id), s.text(0), core::rve{s.int64(1)},
+                      s.int64(2) != 0, s.text(3)};
+    }
+
+    void put(record r) override {
+        r.rve = rve();
+        stmt s(conn_, "INSERT INTO records (rmsystem, kind, id, location, rve, deleted, body) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (rmsystem, kind, id) DO "
+                      "UPDATE SET location = excluded.location, rve = excluded.rve, "
+                      "deleted = excluded.deleted, body = excluded.body");
+        s.bind(1, rmsystem_).bind(2, r.kind).bind(3, r.id).bind(4, r.location).bind(5, r.rve);
+        s.bind(6, std::int64_t{r.deleted ? 1 : 0}).bind(7, r.body);
+        s.run();
+    }
+
+    void emit(event e) override {
+        const core::rve v = rve();
+        stmt s(conn_, "INSERT INTO events (rmsystem, rve, type, location, session, body) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        s.bind(1, rmsystem_).bind(2, v).bind(3, core::to_string(e.type)).bind(4, e.location);
+        s.bind(5, e.session).bind(6, e.body);
+        s.run();
+        events_.push_back(std::move(e));
+    }
+
+    core::rve rve() override {
+        if (rve_) {
+            return *rve_;
+        }
+        stmt sel(conn_, "SELECT last_rve FROM rmsystems WHERE id = ?1");
+        sel.bind(1, rmsystem_);
+        if (!sel.step()) {
+            throw unknown_rmsystem{};
+        }
+        const core::rve next = clock_.next(core::rve{sel.int64(0)});
+        stmt upd(conn_, "UPDATE rmsystems SET last_rve = ?1 WHERE id = ?2");
+        upd.bind(1, next).bind(2, rmsystem_).run();
+        rve_ = next;
+        return next;
+    }
+
+    std::int64_t next_id(std::string_view counter) override {
+        stmt s(conn_, "INSERT INTO counters (rmsystem, name, value) VALUES (?1, ?2, 1) "
+                      "ON CONFLICT (rmsystem, name) DO UPDATE SET value = value + 1 "
+                      "RETURNING value");
+        s.bind(1, rmsystem_).bind(2, counter);
+        s.step();
+        return s.int64(0);
+    }
+
+    std::optional<core::rve> allocated() const { return rve_; }
+    std::vector<event>& events() { return events_; }
+
+  private:
+    db& conn_;
+    const std::string& rmsystem_;
+    const core::rve_clock& clock_;
+    std::optional<core::rve> rve_;
+    std::vector<event> events_;
+};
+
+std::string type_list_sql(core::type_mask mask) {
+    std::string out;
+    for (int i = 0; i < core::event_type_count; ++i) {
+        if ((mask & (core::type_mask{1} << i)) != 0) {
+            out += out.empty() ? "'" : ",'";
+            out += core::to_string(static_cast<core::event_type>(i));
+            out += "'";
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+sqlite_store::lease::~lease() {
+    const std::lock_guard lock(owner_.readers_mu_);
+    owner_.idle_readers_.push_back(std::move(conn_));
+}
+
+sqlite_store::sqlite_store(const std::string& path, store_options options)
+    : path_(path), options_(std::move(options)), clock_(options_.now) {
+    const auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) {
+            throw store_error("cannot create data directory '" + dir.string() + "': " + ec.message());
+        }
+    }
+    writer_db_ = std::make_unique<db>(path_);
+    migrate(*writer_db_);
+    writer_ = std::thread([this] { writer_loop(); });
+}
+
+sqlite_store::~sqlite_store() { close(); }
+
+sqlite_store::lease sqlite_store::reader() {
+    {
+        const std::lock_guard lock(readers_mu_);
+        if (!idle_readers_.empty()) {
+            auto conn = std::move(idle_readers_.back());
+            idle_readers_.pop_back();
+            return lease(*this, std::move(conn));
+        }
+    }
+    return lease(*this, std::make_unique<db>(path_));
+}
+
+core::status sqlite_store::create_rmsystem(const std::string& id) {
+    if (!valid_rmsystem_id(id)) {
+        return core::invalid_argument("rmsystem id '" + id +
+                                      "' is not valid; use 1 to 64 characters of [0-9A-Za-z_]");
+    }
+    auto conn = reader();
+    stmt s(*conn, "INSERT INTO rmsystems (id, created_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+    s.bind(1, id).bind(2, core::system_now_ms()).run();
+    if (sqlite3_changes(conn->handle()) == 0) {
+        return core::error{core::error_code::conflict, "rmsystem '" + id + "' already exists"};
+    }
+    return core::ok_status();
+}
+
+bool sqlite_store::rmsystem_exists(const std::string& id) {
+    auto conn = reader();
+    stmt s(*conn, "SELECT 1 FROM rmsystems WHERE id = ?1");
+    s.bind(1, id);
+    return s.step();
+}
+
+core::status sqlite_store::add_api_key(const api_key_row& key) {
+    if (!rmsystem_exists(key.rmsystem)) {
+        return core::not_found("rmsystem '" + key.rmsystem + "' does not exist; create it first");
+    }
+    auto conn = reader();
+    stmt s(*conn, "INSERT INTO api_keys (id, rmsystem, hash, scopes, created_ms) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5)");
+    s.bind(1, key.id).bind(2, key.rmsystem).bind(3, key.hash).bind(4, key.scopes);
+    s.bind(5, core::system_now_ms()).run();
+    return core::ok_status();
+}
+
+std::optional<api_key_row> sqlite_store::find_api_key(std::string_view id) {
+    auto conn = reader();
+    stmt s(*conn, "SELECT rmsystem, hash, scopes, revoked FROM api_keys WHERE id = ?1");
+    s.bind(1, id);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return api_key_row{std::string(id), s.text(0), s.text(1), s.text(2), s.int64(3) != 0};
+}
+
+core::status sqlite_store::revoke_api_key(std::string_view id) {
+    auto conn = reader();
+    stmt s(*conn, "UPDATE api_keys SET revoked = 1 WHERE id = ?1");
+    s.bind(1, id).run();
+    if (sqlite3_changes(conn->handle()) == 0) {
+        return core::not_found("api key '" + std::string(id) + "' does not exist");
+    }
+    return core::ok_status();
+}
+
+std::optional<record> sqlite_store::get_record(const std::string& rmsystem, std::string_view kind,
+                                               std::string_view id) {
+    auto conn = reader();
+    stmt s(*conn, "SELECT location, rve, deleted, body FROM records "
+                  "WHERE rmsystem = ?1 AND kind = ?2 AND id = ?3");
+    s.bind(1, rmsystem).bind(2, kind).bind(3, id);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return record{std::string(kind), std::string(id), s.text(0), core::rve{s.int64(1)},
+                  s.int64(2) != 0, s.text(3)};
+}
+
+event_page sqlite_store::read_events(const event_query& q) {
+    event_page page;
+    const core::type_mask plain = q.types & ~core::session_types;
+    const core::type_mask scoped = q.session.empty() ? 0 : (q.types & core::session_types);
+    auto conn = reader();
+    conn->exec("BEGIN");
+    struct rollback_guard {
+        db& c;
+        ~rollback_guard() {
+            try {
+                c.exec("COMMIT");
+            } catch (const store_error&) {
+            }
+        }
+    } guard{*conn};
+    {
+        stmt s(*conn, "SELECT last_rve, history_from FROM rmsystems WHERE id = ?1");
+        s.bind(1, q.rmsystem);
+        if (s.step()) {
+            page.newest = core::rve{s.int64(0)};
+            page.history_from = core::rve{s.int64(1)};
+        }
+    }
+    if ((plain | scoped) == 0) {
+        return page;
+    }
+    std::string filter;
+    if (plain != 0) {
+        filter = "type IN (" + type_list_sql(plain) + ")";
+    }
+    if (scoped != 0) {
+        filter += filter.empty() ? "" : " OR ";
+        filter += "(type IN (" + type_list_sql(scoped) + ") AND session = ?4)";
+    }
+    const std::string base = "SELECT rve, type, location, session, body FROM events "
+                             "WHERE rmsystem = ?1 AND (" + filter + ") AND ";
+    const auto read_rows = [&](stmt& s) {
+        while (s.step()) {
+            const core::rve v{s.int64(0)};
+            if (page.groups.empty() || page.groups.back().rve != v) {
+                page.groups.push_back(event_group{q.rmsystem, v, {}});
+            }
+            page.groups.back().events.push_back(
+                event{*core::parse_event_type(s.text_view(1)), s.text(2), s.text(3), s.text(4)});
+        }
+    };
+    std::size_t rows = 0;
+    {
+        stmt s(*conn, base + "rve > ?2 ORDER BY rve, seq LIMIT ?3");
+        s.bind(1, q.rmsystem).bind(2, q.after).bind(3, static_cast<std::int64_t>(q.limit));
+        if (scoped != 0) {
+            s.bind(4, q.session);
+        }
+        read_rows(s);
+    }
+    for (const auto& g : page.groups) {
+        rows += g.events.size();
+    }
+    if (rows < q.limit || page.groups.empty()) {
+        return page;
+    }
+    // The limit may have cut the last group: drop it, or if the page is that one group, read
+    // the whole group (a group is never cut).
+    page.more = true;
+    if (page.groups.size() > 1) {
+        page.groups.pop_back();
+        return page;
+    }
+    const core::rve only = page.groups.front().rve;
+    page.groups.clear();
+    stmt s(*conn, base + "rve = ?2 ORDER BY seq");
+    s.bind(1, q.rmsystem).bind(2, only);
+    if (scoped != 0) {
+        s.bind(4, q.session);
+    }
+    read_rows(s);
+    return page;
+}
+
+core::rve sqlite_store::newest_rve(const std::string& rmsystem) {
+    auto conn = reader();
+    stmt s(*conn, "SELECT last_rve FROM rmsystems WHERE id = ?1");
+    s.bind(1, rmsystem);
+    return s.step() ? core::rve{s.int64(0)} : core::rve{};
+}
+
+void sqlite_store::submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) {
+    {
+        const std::lock_guard lock(queue_mu_);
+        if (!closing_) {
+            queue_.push_back(job{std::move(rmsystem), std::move(fn), std::move(done)});
+            queue_cv_.notify_one();
+            return;
+        }
+    }
+    write_result r;
+    r.body = core::error{core::error_code::unavailable, "the server is shutting down; retry on another node"};
+    done(std::move(r));
+}
+
+void sqlite_store::set_commit_listener(std::function<void(group_ptr)> listener) {
+    listener_ = std::move(listener);
+}
+
+bool sqlite_store::healthy() {
+    try {
+        auto conn = reader();
+        stmt s(*conn, "SELECT count(*) FROM rmsystems");
+        return s.step();
+    } catch (const store_error&) {
+        return false;
+    }
+}
+
+void sqlite_store::close() {
+    {
+        const std::lock_guard lock(queue_mu_);
+        if (closing_) {
+            return;
+        }
+        closing_ = true;
+        queue_cv_.notify_all();
+    }
+    if (writer_.joinable()) {
+        writer_.join();
+    }
+}
+
+void sqlite_store::writer_loop() {
+    while (true) {
+        std::deque<job> batch;
+        {
+            std::unique_lock lock(queue_mu_);
+            queue_cv_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+            if (queue_.empty()) {
+                return;
+            }
+            while (!queue_.empty() && batch.size() < options_.max_batch) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        run_batch(batch);
+    }
+}
+
+void sqlite_store::run_batch(std::deque<job>& batch) {
+    std::vector<write_result> results(batch.size());
+    std::vector<group_ptr> groups(batch.size());
+    db& conn = *writer_db_;
+    try {
+        conn.exec("BEGIN IMMEDIATE");
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            conn.exec("SAVEPOINT w");
+            sqlite_txn tx(conn, batch[i].rmsystem, clock_);
+            core::result<std::string> out = core::internal_error("write not run");
+            try {
+                out = batch[i].fn(tx);
+            } catch (const unknown_rmsystem&) {
+                out = core::not_found("rmsystem '" + batch[i].rmsystem + "' does not exist");
+            } catch (const store_error&) {
+                throw;
+            } catch (const std::exception& e) {
+                spdlog::error("write failed with an exception: {}", e.what());
+                out = core::internal_error("the write failed unexpectedly; it was not applied");
+            }
+            if (out.ok()) {
+                conn.exec("RELEASE w");
+                results[i].rve = tx.allocated();
+                if (!tx.events().empty()) {
+                    groups[i] = std::make_shared<const event_group>(
+                        event_group{batch[i].rmsystem, *tx.allocated(), std::move(tx.events())});
+                }
+            } else {
+                conn.exec("ROLLBACK TO w; RELEASE w");
+            }
+            results[i].body = std::move(out);
+        }
+        conn.exec("COMMIT");
+    } catch (const store_error& e) {
+        spdlog::error("group commit of {} writes failed: {}", batch.size(), e.what());
+        try {
+            conn.exec("ROLLBACK");
+        } catch (const store_error&) {
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            results[i] = write_result{};
+            results[i].body = core::error{core::error_code::unavailable,
+                                          "the database could not commit the write; retry"};
+            groups[i].reset();
+        }
+    }
+    for (auto& g : groups) {
+        if (g && listener_) {
+            listener_(g);
+        }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch[i].done(std::move(results[i]));
+    }
+}
+
+} // namespace posfeed::store::sqlite

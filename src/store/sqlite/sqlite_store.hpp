@@ -1,0 +1,79 @@
+#pragma once
+
+#include "store/sqlite/sqlite_db.hpp"
+#include "store/store.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace posfeed::store::sqlite {
+
+/// The embedded store: one SQLite database in WAL mode. Writes are serialised on one writer
+/// thread that commits them in batches (group commit: many writes, one fsync), each write in
+/// its own savepoint so one failing write does not undo the others. Reads use a pool of
+/// reader connections and never block the writer.
+class sqlite_store final : public store {
+  public:
+    /// Opens or creates the database at `path` and migrates it. Throws store_error.
+    sqlite_store(const std::string& path, store_options options);
+    ~sqlite_store() override;
+
+    core::status create_rmsystem(const std::string& id) override;
+    bool rmsystem_exists(const std::string& id) override;
+    core::status add_api_key(const api_key_row& key) override;
+    std::optional<api_key_row> find_api_key(std::string_view id) override;
+    core::status revoke_api_key(std::string_view id) override;
+    std::optional<record> get_record(const std::string& rmsystem, std::string_view kind,
+                                     std::string_view id) override;
+    event_page read_events(const event_query& q) override;
+    core::rve newest_rve(const std::string& rmsystem) override;
+    void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) override;
+    void set_commit_listener(std::function<void(group_ptr)> listener) override;
+    bool healthy() override;
+    void close() override;
+
+  private:
+    struct job {
+        std::string rmsystem;
+        write_fn fn;
+        std::function<void(write_result)> done;
+    };
+
+    /// A reader connection borrowed from the pool, returned on destruction.
+    class lease {
+      public:
+        lease(sqlite_store& owner, std::unique_ptr<db> conn) : owner_(owner), conn_(std::move(conn)) {}
+        ~lease();
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+        db& operator*() const { return *conn_; }
+        db* operator->() const { return conn_.get(); }
+
+      private:
+        sqlite_store& owner_;
+        std::unique_ptr<db> conn_;
+    };
+
+    lease reader();
+    void writer_loop();
+    void run_batch(std::deque<job>& batch);
+
+    std::string path_;
+    store_options options_;
+    core::rve_clock clock_;
+
+    std::mutex readers_mu_;
+    std::vector<std::unique_ptr<db>> idle_readers_;
+
+    std::unique_ptr<db> writer_db_;
+    std::function<void(group_ptr)> listener_;
+    std::mutex queue_mu_;
+    std::condition_variable queue_cv_;
+    std::deque<job> queue_;
+    bool closing_ = false;
+    std::thread writer_;
+};
+
+} // namespace posfeed::store::sqlite

@@ -1,0 +1,177 @@
+#pragma once
+
+#include "core/error.hpp"
+#include "core/event_type.hpp"
+#include "core/rve.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace posfeed::store {
+
+/// One logged change: the event type it fires and the record as a JSON object text without
+/// its RVE (encoders add the RVE of the group).
+struct event {
+    core::event_type type;
+    std::string location; ///< "" for types without a location
+    std::string session;  ///< "" unless the event belongs to one POS session
+    std::string body;
+};
+
+/// Everything one transaction logged, in the order it was logged, sharing one RVE (SPEC 2).
+struct event_group {
+    std::string rmsystem;
+    core::rve rve;
+    std::vector<event> events;
+};
+
+/// Groups are immutable once committed and shared by every subscriber that receives them.
+using group_ptr = std::shared_ptr<const event_group>;
+
+/// The current state of one record (product, customer, stock level, sale, ...).
+struct record {
+    std::string kind;     ///< "product", "customer", "level", "sale", ...
+    std::string id;       ///< unique per (RmSystem, kind)
+    std::string location; ///< "" unless the kind has one
+    core::rve rve;        ///< RVE of the last change (set by write_txn::put)
+    bool deleted = false; ///< tombstone: kept so that catch-up can report the delete
+    std::string body;     ///< JSON object text without the RVE
+};
+
+/// The view a write function has of its transaction. Only valid inside the function; runs on
+/// the store's writer.
+class write_txn {
+  public:
+    virtual ~write_txn() = default;
+
+    /// The RmSystem this transaction writes to.
+    virtual const std::string& rmsystem() const = 0;
+
+    /// The record as of this transaction (its own earlier puts included).
+    virtual std::optional<record> get(std::string_view kind, std::string_view id) = 0;
+
+    /// Inserts or replaces a record; its rve is set to rve().
+    virtual void put(record r) = 0;
+
+    /// Logs an event of this transaction's group.
+    virtual void emit(event e) = 0;
+
+    /// The RVE of this transaction, allocated from the RmSystem's clock on first call, so a
+    /// transaction that changes nothing uses no RVE.
+    virtual core::rve rve() = 0;
+
+    /// The next value of a per-RmSystem counter (Pid, Cid, Sid, ...), starting at 1.
+    virtual std::int64_t next_id(std::string_view counter) = 0;
+};
+
+/// A write: validates and applies one request inside a transaction; returns the response body
+/// (JSON text) or an error, in which case everything it did is rolled back.
+using write_fn = std::function<core::result<std::string>(write_txn&)>;
+
+/// The outcome of a write, reported once it is durable (or failed).
+struct write_result {
+    core::result<std::string> body = core::internal_error("write not run");
+    std::optional<core::rve> rve; ///< set when the write committed a change
+};
+
+/// An API key as stored: only the hash of its secret is kept.
+struct api_key_row {
+    std::string id;       ///< public part of the key, the lookup key
+    std::string rmsystem; ///< the RmSystem it belongs to
+    std::string hash;     ///< hex SHA-256 of the secret part
+    std::string scopes;   ///< comma-separated event types and/or `write`, or `*`
+    bool revoked = false;
+};
+
+/// What a subscriber wants replayed.
+struct event_query {
+    std::string rmsystem;
+    core::rve after;        ///< exclusive
+    core::type_mask types;  ///< only these types
+    std::string session;    ///< session-scoped events only of this session ("" = none)
+    std::size_t limit = 1000; ///< rows per page (a group is never cut)
+};
+
+/// One page of replay, read in one read transaction.
+struct event_page {
+    std::vector<event_group> groups; ///< complete groups in RVE order
+    core::rve newest;                ///< newest committed RVE of the RmSystem at the read
+    core::rve history_from;          ///< events at or before this RVE have been pruned
+    bool more = false;               ///< the limit cut the page; read again after the last
+};
+
+/// A failure of the database itself (I/O error, database locked past the timeout, lost
+/// connection): handlers answer 503 and log it.
+class store_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The storage of posfeed: RmSystems, credentials, records and the event log (SPEC 8).
+/// Implemented by SQLite (embedded) and PostgreSQL (several nodes). Read methods are
+/// thread-safe and blocking: call them from a blocking pool, never from an I/O thread. They
+/// throw store_error when the database fails.
+class store {
+  public:
+    virtual ~store() = default;
+
+    /// Creates an RmSystem; conflict if it exists, invalid_argument for a malformed id.
+    virtual core::status create_rmsystem(const std::string& id) = 0;
+    virtual bool rmsystem_exists(const std::string& id) = 0;
+
+    virtual core::status add_api_key(const api_key_row& key) = 0;
+    virtual std::optional<api_key_row> find_api_key(std::string_view id) = 0;
+    /// Marks a key revoked; not_found if there is none.
+    virtual core::status revoke_api_key(std::string_view id) = 0;
+
+    virtual std::optional<record> get_record(const std::string& rmsystem, std::string_view kind,
+                                             std::string_view id) = 0;
+
+    /// Events after `q.after`, complete groups only, with the RmSystem's newest RVE.
+    virtual event_page read_events(const event_query& q) = 0;
+
+    /// Newest committed RVE of an RmSystem (zero when it has none).
+    virtual core::rve newest_rve(const std::string& rmsystem) = 0;
+
+    /// Queues a write for `rmsystem`. `done` is called exactly once, on the store's writer
+    /// thread, after the transaction is durable or has failed; committed groups have been
+    /// handed to the commit listener before it. Never blocks on I/O.
+    virtual void submit(std::string rmsystem, write_fn fn,
+                        std::function<void(write_result)> done) = 0;
+
+    /// Sets the function that receives every committed group, in commit (and so RVE) order
+    /// per RmSystem. Call before the first write; it runs on the writer thread and must not
+    /// block.
+    virtual void set_commit_listener(std::function<void(group_ptr)> listener) = 0;
+
+    /// Whether the database answers a trivial query.
+    virtual bool healthy() = 0;
+
+    /// Finishes queued writes and stops the writer. Further submits fail with unavailable.
+    virtual void close() = 0;
+};
+
+/// Options for open_store.
+struct store_options {
+    core::clock_fn now = core::system_now_ms; ///< the RVE clock's source
+    std::size_t max_batch = 512;               ///< writes per group commit
+};
+
+/// Opens the store named by `url`: `sqlite:PATH` (the directory is created) or
+/// `postgresql://...`. Applies migrations. Throws store_error when it cannot.
+std::unique_ptr<store> open_store(const std::string& url, store_options options = {});
+
+/// Runs `fn` as a write and waits for its result; for the command line and tests, never on
+/// an I/O thread.
+write_result write_and_wait(store& s, std::string rmsystem, write_fn fn);
+
+/// Whether `id` is a valid RmSystem id (SPEC 2: 1 to 64 of [0-9A-Za-z_]).
+bool valid_rmsystem_id(std::string_view id);
+
+} // namespace posfeed::store
