@@ -56,8 +56,8 @@ int serve(core::config cfg, const std::string& config_file, const CLI::App& cmd)
     std::cout << "posfeed listening on http://" << hp->first << ":" << port << "\n";
     if (cfg.demo) {
         std::cout << "demo RmSystem 1, API key: " << demo_key << "\n"
-                  << "try: curl -N -H 'X-Api-Key: " << demo_key << "' 'http://" << hp->first << ":" << port
-                  << "/eventsource_1?want=products,levels'\n";
+                  << "try: curl -N -H 'X-Api-Key: " << demo_key << "' 'http://" << hp->first << ":"
+                  << port << "/eventsource_1?want=products,levels'\n";
     }
     std::cout.flush();
     std::unique_ptr<app::store_simulator> sim;
@@ -80,10 +80,12 @@ int main(int argc, char** argv) {
     std::string config_file;
     auto* serve_cmd = app.add_subcommand("serve", "run the server");
     serve_cmd->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
-    serve_cmd->add_option("--listen", cfg.listen, "HOST:PORT to listen on (port 0 picks a free port)");
+    serve_cmd->add_option("--listen", cfg.listen,
+                          "HOST:PORT to listen on (port 0 picks a free port)");
     serve_cmd->add_option("--db", cfg.db, "database URL: sqlite:PATH or postgresql://...");
     serve_cmd->add_option("--threads", cfg.threads, "worker threads (0: one per core)");
-    serve_cmd->add_flag("--demo", cfg.demo, "create RmSystem 1 with sample data and a store simulator");
+    serve_cmd->add_flag("--demo", cfg.demo,
+                        "create RmSystem 1 with sample data and a store simulator");
 
     std::string db_url = cfg.db;
     std::string id;
@@ -97,13 +99,17 @@ int main(int argc, char** argv) {
     std::string scopes;
     auto* key_cmd = app.add_subcommand("apikey", "manage API keys");
     key_cmd->require_subcommand(1);
-    auto* key_create = key_cmd->add_subcommand("create", "create an API key; prints it alone on the last line");
+    auto* key_create =
+        key_cmd->add_subcommand("create", "create an API key; prints it alone on the last line");
     key_create->add_option("--db", db_url, "database URL");
     key_create->add_option("--rmsystem", rmsystem, "the RmSystem the key belongs to")->required();
-    key_create->add_option("--scopes", scopes, "event types and/or 'write', comma-separated, or '*'")->required();
+    key_create
+        ->add_option("--scopes", scopes, "event types and/or 'write', comma-separated, or '*'")
+        ->required();
     auto* key_revoke = key_cmd->add_subcommand("revoke", "revoke an API key");
     key_revoke->add_option("--db", db_url, "database URL");
-    key_revoke->add_option("KEY", id, "the key, or its id (the 16 hex digits after pfk_)")->required();
+    key_revoke->add_option("KEY", id, "the key, or its id (the 16 hex digits after pfk_)")
+        ->required();
 
     CLI11_PARSE(app, argc, argv);
 
@@ -132,8 +138,8 @@ int main(int argc, char** argv) {
                 std::cerr << "posfeed: " << st.err().message << "\n";
                 return 1;
             }
-            std::cout << "created api key " << key.row.id << " for rmsystem " << rmsystem << " with scopes "
-                      << key.row.scopes << " (shown once, store it now)\n"
+            std::cout << "created api key " << key.row.id << " for rmsystem " << rmsystem
+                      << " with scopes " << key.row.scopes << " (shown once, store it now)\n"
                       << key.key << "\n";
             return 0;
         }

@@ -55,9 +55,10 @@ core::result<scopes> parse_scopes(std::string_view list) {
         list = list.substr(comma + 1);
     }
     if (!unknown.empty() || !any) {
-        return core::invalid_argument("unknown scope " + (unknown.empty() ? std::string("''") : unknown) +
-                                      "; use a comma-separated list of event types (" +
-                                      std::string(core::valid_type_list()) + ") and/or 'write', or '*'");
+        return core::invalid_argument(
+            "unknown scope " + (unknown.empty() ? std::string("''") : unknown) +
+            "; use a comma-separated list of event types (" + std::string(core::valid_type_list()) +
+            ") and/or 'write', or '*'");
     }
     return out;
 }
@@ -103,7 +104,8 @@ bool equal_secret(std::string_view a, std::string_view b) {
 new_api_key generate_api_key(const std::string& rmsystem, const scopes& s) {
     const std::string id = random_hex(8);
     const std::string secret = random_hex(32);
-    return {"pfk_" + id + "_" + secret, store::api_key_row{id, rmsystem, sha256_hex(secret), format_scopes(s), false}};
+    return {"pfk_" + id + "_" + secret,
+            store::api_key_row{id, rmsystem, sha256_hex(secret), format_scopes(s), false}};
 }
 
 std::optional<std::pair<std::string_view, std::string_view>> split_api_key(std::string_view key) {

@@ -3,8 +3,9 @@
 namespace posfeed::auth {
 
 core::result<credential> authenticate_api_key(store::store& db, std::string_view presented) {
-    const core::error bad{core::error_code::unauthenticated,
-                          "the X-Api-Key is not a valid key; create one with 'posfeed apikey create'"};
+    const core::error bad{
+        core::error_code::unauthenticated,
+        "the X-Api-Key is not a valid key; create one with 'posfeed apikey create'"};
     const auto parts = split_api_key(presented);
     if (!parts) {
         return bad;

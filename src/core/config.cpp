@@ -11,7 +11,8 @@ namespace {
 /// Walks a TOML table, copying known keys and reporting unknown ones.
 class reader {
   public:
-    reader(const toml::table& table, std::string prefix) : table_(table), prefix_(std::move(prefix)) {}
+    reader(const toml::table& table, std::string prefix)
+        : table_(table), prefix_(std::move(prefix)) {}
 
     template <class T> void get(std::string_view key, T& out) {
         seen_.insert(std::string(key));
@@ -84,7 +85,8 @@ status load_config_file(const std::string& path, config& cfg) {
     try {
         root = toml::parse_file(path);
     } catch (const toml::parse_error& e) {
-        return invalid_argument("cannot read config file '" + path + "': " + std::string(e.description()));
+        return invalid_argument("cannot read config file '" + path +
+                                "': " + std::string(e.description()));
     }
     std::string errors;
     reader top(root, "");
@@ -134,7 +136,8 @@ status load_config_file(const std::string& path, config& cfg) {
 result<std::pair<std::string, unsigned short>> split_host_port(const std::string& listen) {
     const auto colon = listen.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
-        return invalid_argument("listen address '" + listen + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
+        return invalid_argument("listen address '" + listen +
+                                "' must be HOST:PORT, e.g. 127.0.0.1:8080");
     }
     std::string host = listen.substr(0, colon);
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {

@@ -81,12 +81,20 @@ template <class T> class [[nodiscard]] result {
 /// Success or error, for functions with nothing to return.
 struct ok_t {};
 using status = result<ok_t>;
-inline status ok_status() { return ok_t{}; }
+inline status ok_status() {
+    return ok_t{};
+}
 
 /// Shorthand constructors.
-inline error invalid_argument(std::string msg) { return {error_code::invalid_argument, std::move(msg)}; }
-inline error not_found(std::string msg) { return {error_code::not_found, std::move(msg)}; }
-inline error internal_error(std::string msg) { return {error_code::internal, std::move(msg)}; }
+inline error invalid_argument(std::string msg) {
+    return {error_code::invalid_argument, std::move(msg)};
+}
+inline error not_found(std::string msg) {
+    return {error_code::not_found, std::move(msg)};
+}
+inline error internal_error(std::string msg) {
+    return {error_code::internal, std::move(msg)};
+}
 
 /// The JSON error body of SPEC 3: `{"error":{"code":"...","message":"..."}}`.
 std::string error_body(const error& err);

@@ -25,9 +25,15 @@ constexpr std::array<type_names, event_type_count> names = {{
 
 } // namespace
 
-std::string_view to_string(event_type t) { return names[static_cast<int>(t)].wire; }
-std::string_view packet_key(event_type t) { return names[static_cast<int>(t)].key; }
-std::string_view xml_item_name(event_type t) { return names[static_cast<int>(t)].item; }
+std::string_view to_string(event_type t) {
+    return names[static_cast<int>(t)].wire;
+}
+std::string_view packet_key(event_type t) {
+    return names[static_cast<int>(t)].key;
+}
+std::string_view xml_item_name(event_type t) {
+    return names[static_cast<int>(t)].item;
+}
 
 std::optional<event_type> parse_event_type(std::string_view name) {
     for (int i = 0; i < event_type_count; ++i) {

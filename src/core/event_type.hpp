@@ -25,7 +25,9 @@ inline constexpr int event_type_count = 9;
 /// A set of event types as a bit mask (bit i is event_type i).
 using type_mask = std::uint32_t;
 
-inline constexpr type_mask bit(event_type t) { return type_mask{1} << static_cast<int>(t); }
+inline constexpr type_mask bit(event_type t) {
+    return type_mask{1} << static_cast<int>(t);
+}
 inline constexpr type_mask all_types = (type_mask{1} << event_type_count) - 1;
 
 /// State-like types: a later value replaces an earlier one per record (snapshot, catch-up and

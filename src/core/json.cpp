@@ -12,13 +12,27 @@ void append_json_string(std::string& out, std::string_view s) {
     for (const char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
         default:
             if (c < 0x20) {
                 static constexpr char hex[] = "0123456789abcdef";
@@ -36,8 +50,12 @@ void append_json_string(std::string& out, std::string_view s) {
 void append_json(std::string& out, const boost::json::value& v) {
     char buf[32];
     switch (v.kind()) {
-    case boost::json::kind::null: out += "null"; break;
-    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case boost::json::kind::null:
+        out += "null";
+        break;
+    case boost::json::kind::bool_:
+        out += v.get_bool() ? "true" : "false";
+        break;
     case boost::json::kind::int64: {
         const auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
         out.append(buf, r.ptr);
@@ -58,7 +76,9 @@ void append_json(std::string& out, const boost::json::value& v) {
         out.append(buf, r.ptr);
         break;
     }
-    case boost::json::kind::string: append_json_string(out, v.get_string()); break;
+    case boost::json::kind::string:
+        append_json_string(out, v.get_string());
+        break;
     case boost::json::kind::array: {
         out.push_back('[');
         bool first = true;

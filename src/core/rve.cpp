@@ -87,15 +87,16 @@ std::optional<rve> parse_rve(std::string_view text) {
     if (hh > 23 || mi > 59 || ss > 59) {
         return std::nullopt;
     }
-    const std::chrono::year_month_day ymd{std::chrono::year{to_int(date.substr(0, 4))},
-                                          std::chrono::month{static_cast<unsigned>(to_int(date.substr(4, 2)))},
-                                          std::chrono::day{static_cast<unsigned>(to_int(date.substr(6, 2)))}};
+    const std::chrono::year_month_day ymd{
+        std::chrono::year{to_int(date.substr(0, 4))},
+        std::chrono::month{static_cast<unsigned>(to_int(date.substr(4, 2)))},
+        std::chrono::day{static_cast<unsigned>(to_int(date.substr(6, 2)))}};
     if (!ymd.ok()) {
         return std::nullopt;
     }
-    const std::int64_t day_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::sys_days{ymd}.time_since_epoch())
-            .count();
+    const std::int64_t day_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::sys_days{ymd}.time_since_epoch())
+                                    .count();
     const std::int64_t value = day_ms + ((hh * 60 + mi) * 60 + ss) * 1000LL + ms;
     if (value <= 0) {
         return std::nullopt;

@@ -13,9 +13,10 @@ std::string debug_event(std::uint64_t n, packet_format fmt, core::rve now) {
     core::event_type type = core::event_type::products;
     switch (n % 4) {
     case 0:
-        record = "{\"Pid\":" + i + ",\"Physkey\":\"DEBUG" + i +
-                 "XXXXXXXXX\",\"Description\":\"Debug product " + i +
-                 "\",\"Price\":12.5,\"Colour\":\"Red\",\"Barcode\":\"\",\"Publish\":1,\"Deleted\":0}";
+        record =
+            "{\"Pid\":" + i + ",\"Physkey\":\"DEBUG" + i +
+            "XXXXXXXXX\",\"Description\":\"Debug product " + i +
+            "\",\"Price\":12.5,\"Colour\":\"Red\",\"Barcode\":\"\",\"Publish\":1,\"Deleted\":0}";
         break;
     case 1:
         type = core::event_type::customers;
@@ -30,7 +31,8 @@ std::string debug_event(std::uint64_t n, packet_format fmt, core::rve now) {
     default:
         type = core::event_type::sales;
         record = "{\"Sid\":" + i + ",\"Location\":1,\"Completed\":\"" + now.str() +
-                 "\",\"Total\":25,\"Cid\":0,\"Lines\":[{\"Pid\":" + i + ",\"Qty\":2,\"Price\":12.5}]}";
+                 "\",\"Total\":25,\"Cid\":0,\"Lines\":[{\"Pid\":" + i +
+                 ",\"Qty\":2,\"Price\":12.5}]}";
         break;
     }
     const std::array<std::string_view, 1> records{record};

@@ -7,7 +7,9 @@
 namespace posfeed::feed {
 namespace {
 
-bool is(core::type_mask set, core::event_type t) { return (set & core::bit(t)) != 0; }
+bool is(core::type_mask set, core::event_type t) {
+    return (set & core::bit(t)) != 0;
+}
 
 } // namespace
 
@@ -41,7 +43,8 @@ encoded_group::encoded_group(const store::event_group& g)
         if (is(core::session_types, type)) {
             std::vector<std::string> sessions;
             for (const auto& e : g.events) {
-                if (e.type == type && std::find(sessions.begin(), sessions.end(), e.session) == sessions.end()) {
+                if (e.type == type &&
+                    std::find(sessions.begin(), sessions.end(), e.session) == sessions.end()) {
                     sessions.push_back(e.session);
                 }
             }
@@ -53,7 +56,8 @@ encoded_group::encoded_group(const store::event_group& g)
         std::vector<std::string> locations;
         if (is(core::location_types, type)) {
             for (const auto& e : g.events) {
-                if (e.type == type && std::find(locations.begin(), locations.end(), e.location) == locations.end()) {
+                if (e.type == type &&
+                    std::find(locations.begin(), locations.end(), e.location) == locations.end()) {
                     locations.push_back(e.location);
                 }
             }

@@ -51,7 +51,7 @@ class encoded_group {
   private:
     struct packet {
         core::event_type type;
-        std::string location; ///< records of this location only; "" = all of the type's
+        std::string location;      ///< records of this location only; "" = all of the type's
         std::string only_location; ///< when "" packet's records are all of one location: it
         std::string session;
         std::string frame[2]; ///< by packet_format

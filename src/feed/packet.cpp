@@ -101,7 +101,8 @@ class json_to_xml {
         } else {
             // number, true, false or null: copied as written (null as empty)
             const std::size_t start = pos_;
-            while (pos_ < in_.size() && std::string_view(",}] \t\r\n").find(in_[pos_]) == std::string_view::npos) {
+            while (pos_ < in_.size() &&
+                   std::string_view(",}] \t\r\n").find(in_[pos_]) == std::string_view::npos) {
                 ++pos_;
             }
             const std::string_view literal = in_.substr(start, pos_ - start);
@@ -134,11 +135,21 @@ class json_to_xml {
             }
             const char e = in_[pos_++];
             switch (e) {
-            case 'n': s.push_back('\n'); break;
-            case 'r': s.push_back('\r'); break;
-            case 't': s.push_back('\t'); break;
-            case 'b': s.push_back('\b'); break;
-            case 'f': s.push_back('\f'); break;
+            case 'n':
+                s.push_back('\n');
+                break;
+            case 'r':
+                s.push_back('\r');
+                break;
+            case 't':
+                s.push_back('\t');
+                break;
+            case 'b':
+                s.push_back('\b');
+                break;
+            case 'f':
+                s.push_back('\f');
+                break;
             case 'u': {
                 std::uint32_t cp = 0;
                 if (!hex4(cp)) {
@@ -157,7 +168,8 @@ class json_to_xml {
                 append_utf8(s, cp);
                 break;
             }
-            default: s.push_back(e);
+            default:
+                s.push_back(e);
             }
         }
         ok_ = false;
@@ -177,7 +189,8 @@ class json_to_xml {
     }
 
     void skip_ws() {
-        while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\n' || in_[pos_] == '\t' || in_[pos_] == '\r')) {
+        while (pos_ < in_.size() &&
+               (in_[pos_] == ' ' || in_[pos_] == '\n' || in_[pos_] == '\t' || in_[pos_] == '\r')) {
             ++pos_;
         }
     }
@@ -208,14 +221,30 @@ void append_xml_text(std::string& out, std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
-        case '\n': out += "&#10;"; break;
-        case '\r': out += "&#13;"; break;
-        case '\t': out += "&#9;"; break;
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&apos;";
+            break;
+        case '\n':
+            out += "&#10;";
+            break;
+        case '\r':
+            out += "&#13;";
+            break;
+        case '\t':
+            out += "&#9;";
+            break;
         default:
             if (c < 0x20) {
                 out += "\xEF\xBF\xBD"; // not allowed in XML 1.0, even as a reference
@@ -230,20 +259,23 @@ void append_xml_members(std::string& out, std::string_view json_object) {
     json_to_xml(json_object, out).members();
 }
 
-void append_packet(std::string& out, packet_format fmt, core::event_type type,
-                   std::span<const std::string_view> records, core::rve rve) {
+namespace {
+
+/// The one packet writer: `rve_of(i)` gives record i's RVE.
+template <class Records, class RveOf>
+void write_packet(std::string& out, packet_format fmt, core::event_type type,
+                  const Records& records, RveOf rve_of,
+                  std::string_view (*body_of)(const typename Records::value_type&)) {
     const std::string_view key = core::packet_key(type);
     if (fmt == packet_format::json) {
         out += "{\"";
         out += key;
         out += "\":[";
-        bool first = true;
-        for (const auto r : records) {
-            if (!first) {
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            if (i > 0) {
                 out += ',';
             }
-            first = false;
-            core::append_with_rve(out, r, rve);
+            core::append_with_rve(out, body_of(records[i]), rve_of(i));
         }
         out += "]}";
         return;
@@ -252,13 +284,13 @@ void append_packet(std::string& out, packet_format fmt, core::event_type type,
     out += '<';
     out += key;
     out += '>';
-    for (const auto r : records) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
         out += '<';
         out += item;
         out += '>';
-        append_xml_members(out, r);
+        append_xml_members(out, body_of(records[i]));
         out += "<RVE>";
-        rve.append_to(out);
+        rve_of(i).append_to(out);
         out += "</RVE></";
         out += item;
         out += '>';
@@ -266,6 +298,22 @@ void append_packet(std::string& out, packet_format fmt, core::event_type type,
     out += "</";
     out += key;
     out += '>';
+}
+
+} // namespace
+
+void append_packet(std::string& out, packet_format fmt, core::event_type type,
+                   std::span<const std::string_view> records, core::rve rve) {
+    write_packet(
+        out, fmt, type, records, [rve](std::size_t) { return rve; },
+        +[](const std::string_view& r) { return r; });
+}
+
+void append_packet(std::string& out, packet_format fmt, core::event_type type,
+                   std::span<const versioned_record> records) {
+    write_packet(
+        out, fmt, type, records, [&records](std::size_t i) { return records[i].rve; },
+        +[](const versioned_record& r) { return r.body; });
 }
 
 void append_control_packet(std::string& out, packet_format fmt, std::string_view key,

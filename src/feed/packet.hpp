@@ -18,6 +18,17 @@ enum class packet_format { json, xml };
 void append_packet(std::string& out, packet_format fmt, core::event_type type,
                    std::span<const std::string_view> records, core::rve rve);
 
+/// A record and its own RVE (snapshot and catch-up packets, where each record keeps the RVE
+/// of its last change).
+struct versioned_record {
+    std::string_view body;
+    core::rve rve;
+};
+
+/// Appends a packet of records that each carry their own RVE.
+void append_packet(std::string& out, packet_format fmt, core::event_type type,
+                   std::span<const versioned_record> records);
+
 /// Appends a packet whose key is `key` and whose records are given as complete JSON objects
 /// (RVE included or not): used for `ready`, `reset` and `debug`.
 void append_control_packet(std::string& out, packet_format fmt, std::string_view key,

@@ -4,10 +4,11 @@
 
 namespace posfeed::feed {
 
-core::result<std::optional<core::rve>> pick_resume_point(std::optional<std::string_view> last_event_id,
-                                                          std::optional<std::string_view> rve_param) {
-    const auto parse = [](std::string_view text, std::string_view source)
-        -> core::result<std::optional<core::rve>> {
+core::result<std::optional<core::rve>>
+pick_resume_point(std::optional<std::string_view> last_event_id,
+                  std::optional<std::string_view> rve_param) {
+    const auto parse = [](std::string_view text,
+                          std::string_view source) -> core::result<std::optional<core::rve>> {
         if (const auto v = core::parse_rve(text)) {
             return std::optional<core::rve>(*v);
         }

@@ -13,7 +13,8 @@ namespace posfeed::feed {
 /// header when it reconnects. An empty header counts as absent (EventSource sends none before
 /// its first id). nullopt means "no resume point: start live". A malformed value is
 /// invalid_argument naming where it came from.
-core::result<std::optional<core::rve>> pick_resume_point(std::optional<std::string_view> last_event_id,
-                                                          std::optional<std::string_view> rve_param);
+core::result<std::optional<core::rve>>
+pick_resume_point(std::optional<std::string_view> last_event_id,
+                  std::optional<std::string_view> rve_param);
 
 } // namespace posfeed::feed

@@ -16,7 +16,8 @@ void append_event_fields(std::string& out, std::string_view type, std::string_vi
         if (eol == std::string_view::npos) {
             break;
         }
-        const std::size_t skip = (data[eol] == '\r' && eol + 1 < data.size() && data[eol + 1] == '\n') ? 2 : 1;
+        const std::size_t skip =
+            (data[eol] == '\r' && eol + 1 < data.size() && data[eol + 1] == '\n') ? 2 : 1;
         data = data.substr(eol + skip);
     }
 }
@@ -45,6 +46,8 @@ std::string comment(std::string_view text) {
     return out;
 }
 
-std::string retry_field(int ms) { return "retry: " + std::to_string(ms) + "\n\n"; }
+std::string retry_field(int ms) {
+    return "retry: " + std::to_string(ms) + "\n\n";
+}
 
 } // namespace posfeed::feed

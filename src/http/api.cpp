@@ -1,10 +1,6 @@
-#include "auth/credential.hpp"
 #include "http/blocking.hpp"
 #include "http/handlers.hpp"
-#include "pos/customers.hpp"
-#include "pos/levels.hpp"
-#include "pos/products.hpp"
-#include "pos/records.hpp"
+#include "http/routes.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -15,95 +11,55 @@ namespace {
 namespace asio = boost::asio;
 using verb = beast_http::verb;
 
-/// A write request ready for the store: which write, and the status of its success.
-struct prepared_write {
-    store::write_fn fn;
-    beast_http::status success = beast_http::status::ok;
-};
-
-core::error method_not_allowed(const request& req, std::string_view allowed) {
-    return core::error{core::error_code::method_not_allowed,
-                       "method " + std::string(req.method_string()) + " is not allowed here; use " +
-                           std::string(allowed)};
-}
-
-/// Maps a write route to its validated write, or the error to answer. Validation runs here,
-/// on the I/O thread, so the store's writer only applies.
-core::result<prepared_write> route_write(const request& req, const target& t) {
-    const auto& seg = t.segments; // seg[0] == "openapi"
-    const auto with = [](auto parsed, auto make, beast_http::status st) -> core::result<prepared_write> {
-        if (!parsed.ok()) {
-            return parsed.take_err();
-        }
-        return prepared_write{make(std::move(*parsed)), st};
-    };
-    if (seg.size() == 2 && seg[1] == "Products") {
-        if (req.method() != verb::post) {
-            return method_not_allowed(req, "POST");
-        }
-        return with(pos::parse_product_input(req.body(), true), pos::create_product, beast_http::status::created);
-    }
-    if (seg.size() == 3 && seg[1] == "Products") {
-        if (req.method() != verb::patch) {
-            return method_not_allowed(req, "PATCH");
-        }
-        const auto pid = pos::parse_id(seg[2], "Pid");
-        if (!pid.ok()) {
-            return pid.err();
-        }
-        return with(pos::parse_product_input(req.body(), false),
-                    [p = *pid](pos::product_input in) { return pos::patch_product(p, std::move(in)); },
-                    beast_http::status::ok);
-    }
-    if (seg.size() == 2 && seg[1] == "Customers") {
-        if (req.method() != verb::post) {
-            return method_not_allowed(req, "POST");
-        }
-        return with(pos::parse_customer_input(req.body(), true), pos::create_customer, beast_http::status::created);
-    }
-    if (seg.size() == 3 && seg[1] == "Customers") {
-        if (req.method() != verb::patch) {
-            return method_not_allowed(req, "PATCH");
-        }
-        const auto cid = pos::parse_id(seg[2], "Cid");
-        if (!cid.ok()) {
-            return cid.err();
-        }
-        return with(pos::parse_customer_input(req.body(), false),
-                    [c = *cid](pos::customer_input in) { return pos::patch_customer(c, std::move(in)); },
-                    beast_http::status::ok);
-    }
-    if (seg.size() == 2 && seg[1] == "StockAdjustments") {
-        if (req.method() != verb::post) {
-            return method_not_allowed(req, "POST");
-        }
-        return with(pos::parse_stock_adjustment(req.body()), pos::adjust_stock, beast_http::status::ok);
-    }
-    return core::not_found("no API route " + t.path + "; see /openapi/spec.json");
-}
-
+/// Runs an API route: route, credential, scope, then the read on the pool or the write through
+/// the store's writer.
 asio::awaitable<response> handle_openapi(context& ctx, const request& req, const target& t) {
+    if (t.path == "/openapi/spec.json") {
+        if (req.method() != verb::get) {
+            co_return error_response(req, core::error{core::error_code::method_not_allowed,
+                                                      "/openapi/spec.json answers GET only"});
+        }
+        co_return json_response(req, beast_http::status::ok, std::string(openapi_spec()));
+    }
+    auto matched = match_route(req.method(), t.path);
+    if (!matched.ok()) {
+        co_return error_response(req, matched.err());
+    }
+    const auto& [r, args] = *matched;
     auto cred = co_await authenticate(ctx, req);
     if (!cred.ok()) {
         co_return error_response(req, cred.err());
     }
-    auto w = route_write(req, t);
-    if (!w.ok()) {
-        co_return error_response(req, w.err());
+    if (r->write && !cred->allowed.write) {
+        co_return error_response(
+            req, core::error{core::error_code::permission_denied,
+                             "this credential may not write; it needs the 'write' scope"});
     }
-    if (!cred->allowed.write) {
-        co_return error_response(req, core::error{core::error_code::permission_denied,
-                                                  "this credential may not write; it needs the 'write' scope"});
+    auto action = r->handler(req, t, args);
+    if (!action.ok()) {
+        co_return error_response(req, action.err());
+    }
+    if (action->read) {
+        auto read = [&ctx, rm = cred->rmsystem, fn = std::move(action->read)] {
+            return fn(ctx.db, rm);
+        };
+        auto body = co_await ctx.pool.run(std::move(read));
+        if (!body.ok()) {
+            co_return error_response(req, body.err());
+        }
+        co_return json_response(req, beast_http::status::ok, std::move(*body));
     }
     if (ctx.shutting_down) {
-        co_return error_response(req, core::error{core::error_code::unavailable,
-                                                  "the server is shutting down; retry on another node"});
+        co_return error_response(req,
+                                 core::error{core::error_code::unavailable,
+                                             "the server is shutting down; retry on another node"});
     }
-    auto result = co_await async_write(ctx.db, cred->rmsystem, std::move(w->fn), asio::use_awaitable);
+    auto result =
+        co_await async_write(ctx.db, cred->rmsystem, std::move(action->write), asio::use_awaitable);
     if (!result.body.ok()) {
         co_return error_response(req, result.body.err());
     }
-    co_return json_response(req, w->success, std::move(*result.body));
+    co_return json_response(req, action->success, std::move(*result.body));
 }
 
 } // namespace
@@ -112,13 +68,15 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
     try {
         if (t.path == "/healthz") {
             if (req.method() != verb::get && req.method() != verb::head) {
-                co_return error_response(req, method_not_allowed(req, "GET"));
+                co_return error_response(req, core::error{core::error_code::method_not_allowed,
+                                                          "/healthz answers GET and HEAD only"});
             }
             auto probe = [&ctx] { return ctx.db.healthy(); };
             const bool db_ok = co_await ctx.pool.run(std::move(probe));
-            co_return json_response(req, db_ok ? beast_http::status::ok : beast_http::status::service_unavailable,
-                                    db_ok ? R"({"status":"ok","database":"ok"})"
-                                          : R"({"status":"degraded","database":"unavailable"})");
+            co_return json_response(
+                req, db_ok ? beast_http::status::ok : beast_http::status::service_unavailable,
+                db_ok ? R"({"status":"ok","database":"ok"})"
+                      : R"({"status":"degraded","database":"unavailable"})");
         }
         if (!t.segments.empty() && t.segments[0] == "openapi") {
             co_return co_await handle_openapi(ctx, req, t);

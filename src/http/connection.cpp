@@ -105,7 +105,8 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
 
 } // namespace
 
-asio::awaitable<void> run_connection(context& ctx, asio::ip::tcp::socket socket, std::size_t shard) {
+asio::awaitable<void> run_connection(context& ctx, asio::ip::tcp::socket socket,
+                                     std::size_t shard) {
     const counter_guard open(ctx.connections);
     beast::tcp_stream stream(std::move(socket));
     try {

@@ -1,3 +1,4 @@
+#include "auth/credential.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "feed/debug_packets.hpp"
@@ -6,7 +7,6 @@
 #include "feed/sse.hpp"
 #include "feed/subscriber.hpp"
 #include "feed/want.hpp"
-#include "auth/credential.hpp"
 #include "http/handlers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
 
 namespace posfeed::http {
@@ -34,7 +35,36 @@ struct stream_request {
     feed::want_list want;
     feed::subscription_filter filter;
     std::optional<core::rve> resume;
+    bool snapshot = false;
 };
+
+/// Record kinds in the store per state-like event type (snapshot and catch-up).
+constexpr std::array<std::pair<core::event_type, std::string_view>, 4> record_kinds = {{
+    {core::event_type::products, "product"},
+    {core::event_type::customers, "customer"},
+    {core::event_type::levels, "level"},
+    {core::event_type::sales, "sale"},
+}};
+
+core::event_type type_of_kind(std::string_view kind) {
+    for (const auto& [type, k] : record_kinds) {
+        if (k == kind) {
+            return type;
+        }
+    }
+    return core::event_type::products;
+}
+
+/// Store kinds for the types in `mask` (only types that have records).
+std::vector<std::string> kinds_for(core::type_mask mask) {
+    std::vector<std::string> out;
+    for (const auto& [type, kind] : record_kinds) {
+        if ((mask & core::bit(type)) != 0) {
+            out.emplace_back(kind);
+        }
+    }
+    return out;
+}
 
 /// Writes SSE bytes as HTTP/1.1 chunks, one chunk per call, and tracks idleness.
 class chunk_writer {
@@ -45,7 +75,8 @@ class chunk_writer {
         if (asio::buffer_size(bufs) == 0) {
             co_return true;
         }
-        auto [ec, n] = co_await asio::async_write(stream_.socket(), beast_http::make_chunk(bufs), use_tuple);
+        auto [ec, n] =
+            co_await asio::async_write(stream_.socket(), beast_http::make_chunk(bufs), use_tuple);
         last_write_ = clock::now();
         co_return !ec;
     }
@@ -86,6 +117,87 @@ bool gather(const feed::encoded_group& g, const feed::subscription_filter& filte
     return any;
 }
 
+std::string reset_event(std::string_view reason, core::rve from, core::type_mask lost,
+                        feed::packet_format fmt) {
+    std::string record = "{\"Reason\":\"";
+    record += reason;
+    record += "\",\"From\":";
+    record += from.str();
+    if (lost != 0) {
+        record += ",\"Lost\":[";
+        bool first = true;
+        for (int i = 0; i < core::event_type_count; ++i) {
+            if ((lost & (core::type_mask{1} << i)) != 0) {
+                record += first ? "\"" : ",\"";
+                record += core::to_string(static_cast<core::event_type>(i));
+                record += '"';
+                first = false;
+            }
+        }
+        record += ']';
+    }
+    record += '}';
+    std::string data;
+    feed::append_control_packet(data, fmt, "Reset", "Reset", record);
+    return feed::format_event("reset", data);
+}
+
+/// Streams the current state of records of `kinds` changed after `since` (0: all) at one
+/// consistent RVE, in packets of up to `batch` records, without holding more than one page in
+/// memory. The last packet carries `id: <that RVE>`, so a client cut after it resumes from
+/// there; a client cut before it starts over. Returns the RVE, or nullopt when the stream ended.
+asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_writer& out,
+                                                       feed::subscriber& sub,
+                                                       std::vector<std::string> kinds,
+                                                       core::rve since) {
+    const auto& filter = sub.filter();
+    auto open = [&ctx, &sub, kinds = std::move(kinds), since] {
+        return ctx.db.open_records(sub.rmsystem(), kinds, since, sub.filter().location);
+    };
+    std::shared_ptr<store::record_cursor> cursor = co_await ctx.pool.run(std::move(open));
+    const core::rve at = cursor->at();
+    const auto batch = static_cast<std::size_t>(ctx.cfg.feed.replay_batch);
+    std::string pending; // the last frame, held back until we know whether it is the last
+    while (true) {
+        auto read = [cursor, batch] { return cursor->next(batch); };
+        const std::vector<store::record> records = co_await ctx.pool.run(std::move(read));
+        if (records.empty()) {
+            break;
+        }
+        std::string frames;
+        std::size_t i = 0;
+        while (i < records.size()) {
+            std::size_t j = i;
+            std::vector<feed::versioned_record> run;
+            while (j < records.size() && records[j].kind == records[i].kind) {
+                run.push_back({records[j].body, records[j].rve});
+                ++j;
+            }
+            const auto type = type_of_kind(records[i].kind);
+            std::string data;
+            feed::append_packet(data, filter.format, type, run);
+            if (!pending.empty()) {
+                frames += pending;
+                frames += blank_line;
+            }
+            pending.clear();
+            feed::append_event_fields(pending, core::to_string(type), data);
+            i = j;
+        }
+        if (sub.closed() || !co_await out.write(frames)) {
+            co_return std::nullopt;
+        }
+    }
+    if (!pending.empty()) {
+        pending += feed::id_line(at.str());
+        pending += blank_line;
+        if (!co_await out.write(pending)) {
+            co_return std::nullopt;
+        }
+    }
+    co_return at;
+}
+
 std::string ready_event(const feed::want_list& want, core::rve rve, feed::packet_format fmt) {
     std::string record = "{\"RVE\":";
     record += rve.str();
@@ -102,20 +214,24 @@ std::string ready_event(const feed::want_list& want, core::rve rve, feed::packet
 }
 
 /// Validates the request; the error becomes the JSON response.
-asio::awaitable<core::result<stream_request>> validate(context& ctx, const request& req, const target& t) {
+asio::awaitable<core::result<stream_request>> validate(context& ctx, const request& req,
+                                                       const target& t) {
     if (req.method() != beast_http::verb::get) {
         co_return core::error{core::error_code::method_not_allowed,
-                              "the event source answers GET only, not " + std::string(req.method_string())};
+                              "the event source answers GET only, not " +
+                                  std::string(req.method_string())};
     }
     if (ctx.shutting_down) {
-        co_return core::error{core::error_code::unavailable, "the server is shutting down; reconnect"};
+        co_return core::error{core::error_code::unavailable,
+                              "the server is shutting down; reconnect"};
     }
     auto cred = co_await authenticate(ctx, req);
     if (!cred.ok()) {
         co_return cred.take_err();
     }
     stream_request out{std::move(*cred), {}, {}, {}};
-    const std::string_view suffix = std::string_view(t.path).substr(std::string_view("/eventsource").size());
+    const std::string_view suffix =
+        std::string_view(t.path).substr(std::string_view("/eventsource").size());
     if (!suffix.empty() && suffix.substr(1) != out.cred.rmsystem) {
         co_return core::error{core::error_code::permission_denied,
                               "this credential belongs to another RmSystem than '" +
@@ -123,9 +239,10 @@ asio::awaitable<core::result<stream_request>> validate(context& ctx, const reque
     }
     const auto want = t.param("want");
     if (!want) {
-        co_return core::invalid_argument("parameter 'want' is required: a comma-separated list of event "
-                                         "types; valid types are " +
-                                         std::string(core::valid_type_list()));
+        co_return core::invalid_argument(
+            "parameter 'want' is required: a comma-separated list of event "
+            "types; valid types are " +
+            std::string(core::valid_type_list()));
     }
     auto w = feed::parse_want(*want);
     if (!w.ok()) {
@@ -142,15 +259,20 @@ asio::awaitable<core::result<stream_request>> validate(context& ctx, const reque
     }
     if (const auto loc = t.param("location")) {
         const bool digits = !loc->empty() && loc->size() <= 12 &&
-                            loc->find_first_not_of("0123456789") == std::string_view::npos && (*loc)[0] != '0';
+                            loc->find_first_not_of("0123456789") == std::string_view::npos &&
+                            (*loc)[0] != '0';
         if (!digits) {
             co_return core::invalid_argument("location '" + std::string(loc->substr(0, 40)) +
                                              "' is not valid; use a location number such as 1");
         }
         out.filter.location = std::string(*loc);
     }
-    if (const auto snap = t.param("snapshot"); snap && *snap != "0") {
-        co_return core::invalid_argument("snapshot is not supported by this server yet; omit it");
+    if (const auto snap = t.param("snapshot")) {
+        if (*snap != "0" && *snap != "1") {
+            co_return core::invalid_argument("snapshot '" + std::string(snap->substr(0, 40)) +
+                                             "' is not valid; use 1 (state first) or 0");
+        }
+        out.snapshot = *snap == "1";
     }
     auto resume = feed::pick_resume_point(header(req, "Last-Event-ID"), t.param("rve"));
     if (!resume.ok()) {
@@ -173,7 +295,8 @@ asio::awaitable<core::result<stream_request>> validate(context& ctx, const reque
 }
 
 /// The body of a stream: replay, ready, live. Returns when the stream ends.
-asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& sub, const stream_request& sr) {
+asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& sub,
+                           const stream_request& sr) {
     const auto& filter = sub.filter();
     if (!co_await out.write(feed::retry_field(ctx.cfg.feed.retry_ms))) {
         co_return;
@@ -181,8 +304,15 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
     // Replay from the log. The subscriber is already attached, so anything committed after the
     // reads below is queued; anything the reads saw is dropped from the queue by RVE.
     std::optional<core::rve> from = sr.resume;
-    core::rve ready_rve;
     const core::type_mask logged = sr.want.mask & ~core::bit(core::event_type::debug);
+    const core::type_mask state = sr.want.mask & core::state_types;
+    if (!from && sr.snapshot) {
+        from = co_await send_records(ctx, out, sub, kinds_for(state), core::rve{});
+        if (!from) {
+            co_return;
+        }
+    }
+    core::rve ready_rve;
     while (true) {
         if (!from) {
             auto read_newest = [&ctx, &sub] { return ctx.db.newest_rve(sub.rmsystem()); };
@@ -194,6 +324,31 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
                                      static_cast<std::size_t>(ctx.cfg.feed.replay_batch)};
                 auto read_page = [&ctx, q = std::move(q)] { return ctx.db.read_events(q); };
                 const auto page = co_await ctx.pool.run(std::move(read_page));
+                if (cursor > page.newest || cursor < page.history_from) {
+                    // A cursor from the future (the server was restored from an older backup)
+                    // gets a snapshot; one older than the kept history gets the compacted
+                    // catch-up: the latest state of every record changed since it, and the
+                    // sales completed since it.
+                    const bool ahead = cursor > page.newest;
+                    const core::type_mask lost =
+                        ahead ? 0
+                              : (logged & ~core::state_types & ~core::bit(core::event_type::sales));
+                    if (!co_await out.write(reset_event(ahead ? "cursor_ahead" : "history_expired",
+                                                        cursor, lost, filter.format))) {
+                        co_return;
+                    }
+                    const auto at = co_await send_records(
+                        ctx, out, sub,
+                        kinds_for(ahead ? state
+                                        : (logged & (core::state_types |
+                                                     core::bit(core::event_type::sales)))),
+                        ahead ? core::rve{} : cursor);
+                    if (!at) {
+                        co_return;
+                    }
+                    cursor = *at;
+                    continue;
+                }
                 std::vector<feed::encoded_group> encoded;
                 encoded.reserve(page.groups.size());
                 std::vector<asio::const_buffer> bufs;
@@ -232,8 +387,8 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
     const std::string keepalive_comment = feed::comment("keepalive");
     while (!sub.closed()) {
         if (sub.overflowed()) {
-            spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes", sr.cred.rmsystem,
-                         ctx.cfg.limits.subscriber_queue_bytes);
+            spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes",
+                         sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes);
             co_return;
         }
         const auto queued = sub.take();
@@ -252,7 +407,8 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
         const auto now = clock::now();
         if (wants_debug && now >= next_debug) {
             next_debug = now + debug_period;
-            if (!co_await out.write(feed::debug_event(debug_n++, filter.format, core::rve{core::system_now_ms()}))) {
+            if (!co_await out.write(feed::debug_event(debug_n++, filter.format,
+                                                      core::rve{core::system_now_ms()}))) {
                 co_return;
             }
             continue;
@@ -282,7 +438,8 @@ asio::awaitable<void> watch_peer(beast::tcp_stream& stream) {
 
 bool is_eventsource_path(std::string_view path) {
     constexpr std::string_view base = "/eventsource";
-    return path == base || (path.starts_with(base) && path.size() > base.size() + 1 && path[base.size()] == '_');
+    return path == base ||
+           (path.starts_with(base) && path.size() > base.size() + 1 && path[base.size()] == '_');
 }
 
 asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream, const request& req,
@@ -290,9 +447,10 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     const std::string logged_target = core::redact_target(req.target());
     auto sr = co_await validate(ctx, req, t);
     if (sr.ok() && !ctx.hub.try_open_stream(sr->cred.id, ctx.cfg.limits.streams_per_credential)) {
-        sr = core::error{core::error_code::resource_exhausted,
-                         "this credential already has " + std::to_string(ctx.cfg.limits.streams_per_credential) +
-                             " open streams (limits.streams_per_credential); close one or retry later"};
+        sr = core::error{
+            core::error_code::resource_exhausted,
+            "this credential already has " + std::to_string(ctx.cfg.limits.streams_per_credential) +
+                " open streams (limits.streams_per_credential); close one or retry later"};
     }
     if (!sr.ok()) {
         auto res = error_response(req, sr.err(), 5);
@@ -322,7 +480,8 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     spdlog::info("GET {} 200 stream opened", logged_target);
 
     auto ex = co_await asio::this_coro::executor;
-    feed::subscriber sub(ex, shard, sr->cred.rmsystem, sr->filter, ctx.cfg.limits.subscriber_queue_bytes);
+    feed::subscriber sub(ex, shard, sr->cred.rmsystem, sr->filter,
+                         ctx.cfg.limits.subscriber_queue_bytes);
     ctx.hub.attach(sub);
     struct detach_guard {
         feed::hub& hub;
@@ -339,7 +498,8 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     } catch (const boost::system::system_error&) {
         // cancelled by the other branch
     }
-    spdlog::info("GET {} stream closed{}{}", logged_target, sub.closed() ? ": " : "", sub.close_reason());
+    spdlog::info("GET {} stream closed{}{}", logged_target, sub.closed() ? ": " : "",
+                 sub.close_reason());
 }
 
 } // namespace posfeed::http

@@ -51,7 +51,8 @@ response json_response(const request& req, beast_http::status status, std::strin
 response error_response(const request& req, const core::error& err, int retry_after_s) {
     auto res = json_response(req, static_cast<beast_http::status>(core::http_status(err.code)),
                              core::error_body(err));
-    if (err.code == core::error_code::resource_exhausted || err.code == core::error_code::unavailable) {
+    if (err.code == core::error_code::resource_exhausted ||
+        err.code == core::error_code::unavailable) {
         res.set(beast_http::field::retry_after, std::to_string(retry_after_s));
     }
     if (err.code == core::error_code::unauthenticated) {

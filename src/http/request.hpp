@@ -18,8 +18,8 @@ using response = beast_http::response<beast_http::string_body>;
 
 /// A request target split into decoded path segments and decoded query parameters (Boost.URL).
 struct target {
-    std::string path;                   ///< decoded path, e.g. `/openapi/Products/12`
-    std::vector<std::string> segments;  ///< decoded, without empty leading segment
+    std::string path;                  ///< decoded path, e.g. `/openapi/Products/12`
+    std::vector<std::string> segments; ///< decoded, without empty leading segment
     std::vector<std::pair<std::string, std::string>> params;
 
     /// The first value of parameter `name`, decoded; nullopt when absent.

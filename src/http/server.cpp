@@ -2,10 +2,13 @@
 
 #include "http/connection.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
@@ -24,7 +27,8 @@ std::size_t worker_count(const core::config& cfg) {
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
-std::vector<asio::any_io_executor> executors_of(const std::vector<std::unique_ptr<asio::io_context>>& w) {
+std::vector<asio::any_io_executor>
+executors_of(const std::vector<std::unique_ptr<asio::io_context>>& w) {
     std::vector<asio::any_io_executor> out;
     for (const auto& io : w) {
         out.push_back(io->get_executor());
@@ -34,9 +38,11 @@ std::vector<asio::any_io_executor> executors_of(const std::vector<std::unique_pt
 
 const std::string& server_full_response() {
     static const std::string text = [] {
-        const std::string body = core::error_body(core::error{
-            core::error_code::unavailable, "the server has reached limits.max_connections; retry later"});
-        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+        const std::string body = core::error_body(
+            core::error{core::error_code::unavailable,
+                        "the server has reached limits.max_connections; retry later"});
+        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: "
+               "5\r\n"
                "Connection: close\r\nContent-Length: " +
                std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
@@ -87,28 +93,50 @@ unsigned short server::bind() {
 
 void server::accept_next() {
     const std::size_t shard = next_worker_++ % workers_.size();
-    acceptor_->async_accept(*workers_[shard], [this, shard](boost::system::error_code ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
-            return;
-        }
-        if (!ec) {
-            socket.set_option(tcp::no_delay(true), ec);
-            if (ctx_->connections.load() >= cfg_.limits.max_connections) {
-                auto s = std::make_shared<tcp::socket>(std::move(socket));
-                asio::async_write(*s, asio::buffer(server_full_response()),
-                                  [s](boost::system::error_code, std::size_t) {
-                                      boost::system::error_code ignored;
-                                      s->shutdown(tcp::socket::shutdown_both, ignored);
-                                  });
-            } else {
-                asio::co_spawn(workers_[shard]->get_executor(),
-                               run_connection(*ctx_, std::move(socket), shard), asio::detached);
+    acceptor_->async_accept(
+        *workers_[shard], [this, shard](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
+                return;
             }
-        } else {
-            spdlog::warn("accept failed: {}", ec.message());
+            if (!ec) {
+                socket.set_option(tcp::no_delay(true), ec);
+                if (ctx_->connections.load() >= cfg_.limits.max_connections) {
+                    auto s = std::make_shared<tcp::socket>(std::move(socket));
+                    asio::async_write(*s, asio::buffer(server_full_response()),
+                                      [s](boost::system::error_code, std::size_t) {
+                                          boost::system::error_code ignored;
+                                          s->shutdown(tcp::socket::shutdown_both, ignored);
+                                      });
+                } else {
+                    asio::co_spawn(workers_[shard]->get_executor(),
+                                   run_connection(*ctx_, std::move(socket), shard), asio::detached);
+                }
+            } else {
+                spdlog::warn("accept failed: {}", ec.message());
+            }
+            accept_next();
+        });
+}
+
+asio::awaitable<void> server::prune_history() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!ctx_->shutting_down) {
+        timer.expires_after(std::chrono::milliseconds(cfg_.history.prune_interval_ms));
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || ctx_->shutting_down) {
+            co_return;
         }
-        accept_next();
-    });
+        const core::rve cutoff{core::system_now_ms() - cfg_.history.keep_ms};
+        auto prune = [this, cutoff] { return db_.prune_events(cutoff); };
+        try {
+            const std::size_t n = co_await pool_.run(std::move(prune));
+            if (n > 0) {
+                spdlog::info("pruned {} events older than {}", n, cutoff.str());
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("pruning the event history failed: {}", e.what());
+        }
+    }
 }
 
 int server::run() {
@@ -133,6 +161,7 @@ int server::run() {
         });
     }
     asio::post(*workers_.front(), [this] { accept_next(); });
+    asio::co_spawn(workers_.front()->get_executor(), prune_history(), asio::detached);
 
     asio::io_context main_io;
     asio::signal_set signals(main_io, SIGINT, SIGTERM);
@@ -150,7 +179,8 @@ int server::run() {
     });
     hub_->close_all("server shutting down");
     db_.close();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.shutdown_grace_ms);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.shutdown_grace_ms);
     while (ctx_->active_requests.load() > 0 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -6,6 +6,7 @@
 #include "http/context.hpp"
 #include "store/store.hpp"
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -35,6 +36,8 @@ class server {
 
   private:
     void accept_next();
+    /// Deletes events older than the configured history, every prune interval.
+    boost::asio::awaitable<void> prune_history();
 
     const core::config& cfg_;
     store::store& db_;

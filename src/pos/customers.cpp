@@ -41,7 +41,8 @@ core::result<customer_input> parse_customer_input(std::string_view body, bool cr
 store::write_fn create_customer(customer_input in) {
     return [in = std::move(in)](store::write_txn& tx) -> core::result<std::string> {
         const std::int64_t cid = tx.next_id("cid");
-        boost::json::object obj{{"Cid", cid}, {"Name", ""}, {"Email", ""}, {"Phone", ""}, {"Deleted", 0}};
+        boost::json::object obj{
+            {"Cid", cid}, {"Name", ""}, {"Email", ""}, {"Phone", ""}, {"Deleted", 0}};
         overlay(obj, in.fields);
         const auto rec = put_if_changed(tx, std::nullopt, customer_kind, std::to_string(cid), "",
                                         obj, core::event_type::customers);
@@ -57,8 +58,8 @@ store::write_fn patch_customer(std::int64_t cid, customer_input in) {
         }
         boost::json::object obj = parse_record(old->body);
         overlay(obj, in.fields);
-        const auto rec = put_if_changed(tx, old, customer_kind, old->id, "", obj,
-                                        core::event_type::customers);
+        const auto rec =
+            put_if_changed(tx, old, customer_kind, old->id, "", obj, core::event_type::customers);
         return data_response(rec);
     };
 }

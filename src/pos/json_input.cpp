@@ -28,7 +28,9 @@ bool valid_decimal(double v, double min, double max) {
     return std::fabs(scaled - std::round(scaled)) < 1e-6 * std::max(1.0, std::fabs(scaled));
 }
 
-double round4(double v) { return std::round(v * 10000.0) / 10000.0; }
+double round4(double v) {
+    return std::round(v * 10000.0) / 10000.0;
+}
 
 core::result<body_reader> body_reader::parse(std::string_view text) {
     boost::system::error_code ec;
@@ -43,7 +45,13 @@ core::result<body_reader> body_reader::parse(std::string_view text) {
     return body_reader(std::move(v.get_object()));
 }
 
-void body_reader::mark(std::string_view key) { seen_.emplace_back(key); }
+body_reader body_reader::nested(boost::json::object obj, std::string prefix) {
+    return body_reader(std::move(obj), std::move(prefix));
+}
+
+void body_reader::mark(std::string_view key) {
+    seen_.emplace_back(key);
+}
 
 void body_reader::fail(core::error err) {
     if (!first_error_) {
@@ -54,7 +62,7 @@ void body_reader::fail(core::error err) {
 void body_reader::require(std::string_view key) {
     mark(key);
     if (!obj_.contains(key)) {
-        fail(core::invalid_argument("field '" + std::string(key) + "' is required"));
+        fail(core::invalid_argument("field " + name(key) + " is required"));
     }
 }
 
@@ -65,14 +73,15 @@ std::optional<std::string> body_reader::string(std::string_view key, std::size_t
         return std::nullopt;
     }
     if (!v->is_string() || v->get_string().size() > max_len) {
-        fail(core::invalid_argument("field '" + std::string(key) + "' must be a string of at most " +
+        fail(core::invalid_argument("field " + name(key) + " must be a string of at most " +
                                     std::to_string(max_len) + " bytes, got " + describe(*v)));
         return std::nullopt;
     }
     return std::string(v->get_string());
 }
 
-std::optional<std::int64_t> body_reader::integer(std::string_view key, std::int64_t min, std::int64_t max) {
+std::optional<std::int64_t> body_reader::integer(std::string_view key, std::int64_t min,
+                                                 std::int64_t max) {
     mark(key);
     const auto* v = obj_.if_contains(key);
     if (v == nullptr) {
@@ -85,7 +94,7 @@ std::optional<std::int64_t> body_reader::integer(std::string_view key, std::int6
         n = static_cast<std::int64_t>(v->get_uint64());
     }
     if (!n || *n < min || *n > max) {
-        fail(core::invalid_argument("field '" + std::string(key) + "' must be an integer from " +
+        fail(core::invalid_argument("field " + name(key) + " must be an integer from " +
                                     std::to_string(min) + " to " + std::to_string(max) + ", got " +
                                     describe(*v)));
         return std::nullopt;
@@ -108,7 +117,7 @@ std::optional<double> body_reader::decimal(std::string_view key, double min, dou
         core::append_json(range, boost::json::value(min));
         range += " to ";
         core::append_json(range, boost::json::value(max));
-        fail(core::invalid_argument("field '" + std::string(key) + "' must be a number from " + range +
+        fail(core::invalid_argument("field " + name(key) + " must be a number from " + range +
                                     " with at most 4 decimals, got " + describe(*v)));
         return std::nullopt;
     }
@@ -127,7 +136,7 @@ std::optional<std::int64_t> body_reader::flag(std::string_view key) {
     if (v->is_int64() && (v->get_int64() == 0 || v->get_int64() == 1)) {
         return v->get_int64();
     }
-    fail(core::invalid_argument("field '" + std::string(key) + "' must be 0, 1, true or false, got " +
+    fail(core::invalid_argument("field " + name(key) + " must be 0, 1, true or false, got " +
                                 describe(*v)));
     return std::nullopt;
 }
@@ -144,8 +153,8 @@ core::status body_reader::finish() const {
                     known += (known.empty() ? "'" : ", '") + s + "'";
                 }
             }
-            return core::invalid_argument("unknown field '" + std::string(member.key()) +
-                                          "'; accepted fields are " + known);
+            return core::invalid_argument("unknown field " + name(member.key()) +
+                                          "; accepted fields are " + known);
         }
     }
     return core::ok_status();

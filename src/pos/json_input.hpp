@@ -21,6 +21,9 @@ class body_reader {
     /// Parses `text`, which must be a JSON object.
     static core::result<body_reader> parse(std::string_view text);
 
+    /// Reads a nested object; field names in messages get `prefix` (e.g. `Lines[2].`).
+    static body_reader nested(boost::json::object obj, std::string prefix);
+
     bool has(std::string_view key) const { return obj_.contains(key); }
 
     /// A string of at most `max_len` bytes.
@@ -47,10 +50,13 @@ class body_reader {
     const boost::json::object& object() const { return obj_; }
 
   private:
-    explicit body_reader(boost::json::object obj) : obj_(std::move(obj)) {}
+    explicit body_reader(boost::json::object obj, std::string prefix = {})
+        : obj_(std::move(obj)), prefix_(std::move(prefix)) {}
     void mark(std::string_view key);
+    std::string name(std::string_view key) const { return "'" + prefix_ + std::string(key) + "'"; }
 
     boost::json::object obj_;
+    std::string prefix_;
     std::vector<std::string> seen_;
     std::optional<core::error> first_error_;
 };

@@ -30,7 +30,8 @@ core::result<stock_adjustment> parse_stock_adjustment(std::string_view body) {
         out.reason = *v;
     }
     if (in.has("Delta") == in.has("Set")) {
-        in.fail(core::invalid_argument("send exactly one of 'Delta' (a change) and 'Set' (a counted quantity)"));
+        in.fail(core::invalid_argument(
+            "send exactly one of 'Delta' (a change) and 'Set' (a counted quantity)"));
     }
     if (auto s = in.finish(); !s.ok()) {
         return s.take_err();
@@ -58,7 +59,8 @@ core::result<store::record> change_level(store::write_txn& tx, std::int64_t pid,
     if (old && next == qty) {
         return *old;
     }
-    const boost::json::object obj{{"Pid", pid}, {"Location", location}, {"Qty", next}, {"Reason", reason}};
+    const boost::json::object obj{
+        {"Pid", pid}, {"Location", location}, {"Qty", next}, {"Reason", reason}};
     return put_if_changed(tx, std::nullopt, level_kind, id, std::to_string(location), obj,
                           core::event_type::levels);
 }

@@ -62,7 +62,7 @@ core::result<product_input> parse_product_input(std::string_view body, bool crea
 store::write_fn create_product(product_input in) {
     return [in = std::move(in)](store::write_txn& tx) -> core::result<std::string> {
         const std::int64_t pid = tx.next_id("pid");
-        boost::json::object obj{{"Pid", pid},       {"Physkey", random_physkey()},
+        boost::json::object obj{{"Pid", pid},        {"Physkey", random_physkey()},
                                 {"Description", ""}, {"Price", 0},
                                 {"Colour", ""},      {"Barcode", ""},
                                 {"Publish", 0},      {"Deleted", 0}};
@@ -81,8 +81,8 @@ store::write_fn patch_product(std::int64_t pid, product_input in) {
         }
         boost::json::object obj = parse_record(old->body);
         overlay(obj, in.fields);
-        const auto rec = put_if_changed(tx, old, product_kind, old->id, "", obj,
-                                        core::event_type::products);
+        const auto rec =
+            put_if_changed(tx, old, product_kind, old->id, "", obj, core::event_type::products);
         return data_response(rec);
     };
 }

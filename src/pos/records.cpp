@@ -15,7 +15,9 @@ std::string data_response(const store::record& r) {
     return out;
 }
 
-std::string record_body(const boost::json::object& obj) { return core::to_json(obj); }
+std::string record_body(const boost::json::object& obj) {
+    return core::to_json(obj);
+}
 
 boost::json::object parse_record(std::string_view body) {
     boost::system::error_code ec;
@@ -46,6 +48,20 @@ store::record put_if_changed(store::write_txn& tx, const std::optional<store::re
     r.rve = tx.rve();
     tx.emit(store::event{type, std::move(location), "", std::move(body)});
     return r;
+}
+
+store::write_fn delete_record(std::string_view kind, std::int64_t id, std::string what,
+                              core::event_type type) {
+    return [kind = std::string(kind), id, what = std::move(what),
+            type](store::write_txn& tx) -> core::result<std::string> {
+        const auto old = tx.get(kind, std::to_string(id));
+        if (!old || old->deleted) {
+            return core::not_found(what + " does not exist");
+        }
+        boost::json::object obj = parse_record(old->body);
+        obj["Deleted"] = 1;
+        return data_response(put_if_changed(tx, old, kind, old->id, old->location, obj, type));
+    };
 }
 
 core::result<std::int64_t> parse_id(std::string_view segment, std::string_view name) {

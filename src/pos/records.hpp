@@ -39,6 +39,11 @@ store::record put_if_changed(store::write_txn& tx, const std::optional<store::re
                              std::string_view kind, std::string id, std::string location,
                              const boost::json::object& obj, core::event_type type);
 
+/// Marks record `kind`/`id` deleted (`Deleted: 1`, kept as a tombstone) and fires `type`
+/// with it; not_found naming `what` (e.g. "product 12") when it is missing or already deleted.
+store::write_fn delete_record(std::string_view kind, std::int64_t id, std::string what,
+                              core::event_type type);
+
 /// A path id segment (`/Products/{Pid}`) as a positive integer; invalid_argument otherwise.
 core::result<std::int64_t> parse_id(std::string_view segment, std::string_view name);
 

@@ -92,9 +92,9 @@ struct api_key_row {
 /// What a subscriber wants replayed.
 struct event_query {
     std::string rmsystem;
-    core::rve after;        ///< exclusive
-    core::type_mask types;  ///< only these types
-    std::string session;    ///< session-scoped events only of this session ("" = none)
+    core::rve after;          ///< exclusive
+    core::type_mask types;    ///< only these types
+    std::string session;      ///< session-scoped events only of this session ("" = none)
     std::size_t limit = 1000; ///< rows per page (a group is never cut)
 };
 
@@ -104,6 +104,33 @@ struct event_page {
     core::rve newest;                ///< newest committed RVE of the RmSystem at the read
     core::rve history_from;          ///< events at or before this RVE have been pruned
     bool more = false;               ///< the limit cut the page; read again after the last
+};
+
+/// A page request over the records of one kind (the records API, SPEC 5). Records are
+/// ordered by (rve, id), so `?since=` paging reads changes in the order they happened.
+struct record_query {
+    std::string rmsystem;
+    std::string kind;
+    core::rve since; ///< only records changed after this RVE (0: all)
+    std::optional<std::pair<core::rve, std::string>> after; ///< keyset cursor: (rve, id)
+    std::string location;                                   ///< "" = every location
+    std::string id_prefix;        ///< "" = every id (levels of one product: "<pid>@")
+    bool include_deleted = false; ///< tombstones, for change listings
+    std::size_t limit = 100;
+};
+
+/// Reads the current state of records at one consistent point (the snapshot and the catch-up
+/// of SPEC 3) page by page, so that a catalogue of any size streams in bounded memory. Holds
+/// one read transaction open until destroyed; blocking, like every store read.
+class record_cursor {
+  public:
+    virtual ~record_cursor() = default;
+    /// The newest RVE of the RmSystem when the cursor was opened: everything up to it is
+    /// reflected in the records read, nothing after it.
+    virtual core::rve at() const = 0;
+    /// The next records, up to `limit`, kind after kind in the order given at open; empty when
+    /// done.
+    virtual std::vector<record> next(std::size_t limit) = 0;
 };
 
 /// A failure of the database itself (I/O error, database locked past the timeout, lost
@@ -133,6 +160,22 @@ class store {
     virtual std::optional<record> get_record(const std::string& rmsystem, std::string_view kind,
                                              std::string_view id) = 0;
 
+    /// One page of records, ordered by (rve, id).
+    virtual std::vector<record> list_records(const record_query& q) = 0;
+
+    /// Opens a consistent read of the records of `kinds` changed after `since` (0: all),
+    /// restricted to `location` when not empty (records without a location are not filtered).
+    /// Tombstones are included only when `since` is not zero (a catch-up must report deletes,
+    /// a snapshot shows what exists).
+    virtual std::unique_ptr<record_cursor> open_records(const std::string& rmsystem,
+                                                        std::vector<std::string> kinds,
+                                                        core::rve since, std::string location) = 0;
+
+    /// Deletes events with an RVE before `cutoff` in every RmSystem and moves each RmSystem's
+    /// history horizon (`event_page::history_from`) up to the newest RVE deleted. Returns the
+    /// number of events deleted. Runs on the writer, between write batches; blocking.
+    virtual std::size_t prune_events(core::rve cutoff) = 0;
+
     /// Events after `q.after`, complete groups only, with the RmSystem's newest RVE.
     virtual event_page read_events(const event_query& q) = 0;
 
@@ -160,7 +203,7 @@ class store {
 /// Options for open_store.
 struct store_options {
     core::clock_fn now = core::system_now_ms; ///< the RVE clock's source
-    std::size_t max_batch = 512;               ///< writes per group commit
+    std::size_t max_batch = 512;              ///< writes per group commit
 };
 
 /// Opens the store named by `url`: `sqlite:PATH` (the directory is created) or

@@ -59,7 +59,9 @@ CREATE INDEX events_by_rve ON events (rmsystem, rve);
 
 } // namespace
 
-int schema_version() { return static_cast<int>(migrations.size()); }
+int schema_version() {
+    return static_cast<int>(migrations.size());
+}
 
 void migrate(db& conn) {
     int current = 0;

@@ -13,9 +13,9 @@ void check(sqlite3* conn, int rc, std::string_view what) {
 
 db::db(const std::string& path) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &raw,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     db_.reset(raw);
     check(raw, rc, "open " + path);
     sqlite3_busy_timeout(raw, 5000);
@@ -40,7 +40,8 @@ stmt::stmt(const db& conn, std::string_view sql) : conn_(conn.handle()) {
 }
 
 stmt& stmt::bind(int i, std::string_view v) {
-    check(conn_, sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT),
+    check(conn_,
+          sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT),
           "bind");
     return *this;
 }
@@ -61,7 +62,9 @@ void stmt::run() {
     }
 }
 
-std::string stmt::text(int col) const { return std::string(text_view(col)); }
+std::string stmt::text(int col) const {
+    return std::string(text_view(col));
+}
 
 std::string_view stmt::text_view(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_.get(), col));

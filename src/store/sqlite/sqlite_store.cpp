@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <future>
 
 namespace posfeed::store::sqlite {
 namespace {
@@ -27,8 +28,8 @@ class sqlite_txn final : public write_txn {
         if (!s.step()) {
             return std::nullopt;
         }
-        return record{std::string(kind), std::string(id), s.text(0), core::rve{s.int64(1)},
-                      s.int64(2) != 0, s.text(3)};
+        return record{std::string(kind),     std::string(id), s.text(0),
+                      core::rve{s.int64(1)}, s.int64(2) != 0, s.text(3)};
     }
 
     void put(record r) override {
@@ -103,8 +104,185 @@ std::string type_list_sql(core::type_mask mask) {
 } // namespace
 
 sqlite_store::lease::~lease() {
-    const std::lock_guard lock(owner_.readers_mu_);
-    owner_.idle_readers_.push_back(std::move(conn_));
+    if (conn_) {
+        const std::lock_guard lock(owner_->readers_mu_);
+        owner_->idle_readers_.push_back(std::move(conn_));
+    }
+}
+
+namespace {
+
+record read_record(const stmt& s, std::string_view kind) {
+    // columns: id, location, rve, deleted, body
+    return record{std::string(kind),     s.text(0),       s.text(1),
+                  core::rve{s.int64(2)}, s.int64(3) != 0, s.text(4)};
+}
+
+/// A consistent read over records: one read transaction for the cursor's whole life.
+class sqlite_record_cursor final : public record_cursor {
+  public:
+    sqlite_record_cursor(sqlite_store::lease conn, std::string rmsystem,
+                         std::vector<std::string> kinds, core::rve since, std::string location)
+        : conn_(std::move(conn)), rmsystem_(std::move(rmsystem)), kinds_(std::move(kinds)),
+          since_(since), location_(std::move(location)) {
+        conn_->exec("BEGIN");
+        stmt s(*conn_, "SELECT last_rve FROM rmsystems WHERE id = ?1");
+        s.bind(1, rmsystem_);
+        if (s.step()) {
+            at_ = core::rve{s.int64(0)};
+        }
+    }
+
+    ~sqlite_record_cursor() override {
+        try {
+            conn_->exec("COMMIT");
+        } catch (const store_error&) {
+        }
+    }
+
+    core::rve at() const override { return at_; }
+
+    std::vector<record> next(std::size_t limit) override {
+        std::vector<record> out;
+        while (out.size() < limit && kind_index_ < kinds_.size()) {
+            const std::string& kind = kinds_[kind_index_];
+            std::string sql =
+                "SELECT id, location, rve, deleted, body FROM records WHERE rmsystem = ?1 "
+                "AND kind = ?2 AND (rve > ?3 OR (rve = ?3 AND id > ?4)) AND rve <= ?6";
+            if (since_.ms == 0) {
+                sql += " AND deleted = 0";
+            }
+            if (!location_.empty()) {
+                sql += " AND (location = '' OR location = ?7)";
+            }
+            sql += " ORDER BY rve, id LIMIT ?5";
+            stmt s(*conn_, sql);
+            s.bind(1, rmsystem_).bind(2, kind).bind(3, after_rve_).bind(4, after_id_);
+            s.bind(5, static_cast<std::int64_t>(limit - out.size())).bind(6, at_);
+            if (!location_.empty()) {
+                s.bind(7, location_);
+            }
+            while (s.step()) {
+                out.push_back(read_record(s, kind));
+                after_rve_ = out.back().rve;
+                after_id_ = out.back().id;
+            }
+            if (out.size() < limit) {
+                // this kind is exhausted
+                ++kind_index_;
+                after_rve_ = since_;
+                after_id_.clear();
+            }
+        }
+        return out;
+    }
+
+  private:
+    sqlite_store::lease conn_;
+    std::string rmsystem_;
+    std::vector<std::string> kinds_;
+    core::rve since_;
+    std::string location_;
+    core::rve at_;
+    std::size_t kind_index_ = 0;
+    core::rve after_rve_ = since_;
+    std::string after_id_;
+};
+
+} // namespace
+
+namespace {
+
+/// Deletes events before `cutoff` and raises each RmSystem's history horizon.
+std::size_t prune_all(db& conn, core::rve cutoff) {
+    std::size_t deleted = 0;
+    std::vector<std::string> rms;
+    {
+        stmt s(conn, "SELECT id FROM rmsystems");
+        while (s.step()) {
+            rms.push_back(s.text(0));
+        }
+    }
+    for (const auto& rm : rms) {
+        stmt horizon(
+            conn, "UPDATE rmsystems SET history_from = max(history_from, coalesce((SELECT max(rve) "
+                  "FROM events WHERE rmsystem = ?1 AND rve < ?2), 0)) WHERE id = ?1");
+        horizon.bind(1, rm).bind(2, cutoff).run();
+        stmt del(conn, "DELETE FROM events WHERE rmsystem = ?1 AND rve < ?2");
+        del.bind(1, rm).bind(2, cutoff).run();
+        deleted += static_cast<std::size_t>(sqlite3_changes(conn.handle()));
+    }
+    return deleted;
+}
+
+} // namespace
+
+std::vector<record> sqlite_store::list_records(const record_query& q) {
+    std::string sql =
+        "SELECT id, location, rve, deleted, body FROM records WHERE rmsystem = ?1 AND kind = ?2 "
+        "AND rve > ?3";
+    if (q.after) {
+        sql += " AND (rve > ?4 OR (rve = ?4 AND id > ?5))";
+    }
+    if (!q.location.empty()) {
+        sql += " AND location = ?6";
+    }
+    if (!q.id_prefix.empty()) {
+        sql += " AND substr(id, 1, length(?7)) = ?7";
+    }
+    if (!q.include_deleted) {
+        sql += " AND deleted = 0";
+    }
+    sql += " ORDER BY rve, id LIMIT ?8";
+    auto conn = reader();
+    stmt s(*conn, sql);
+    s.bind(1, q.rmsystem).bind(2, q.kind).bind(3, q.since);
+    if (q.after) {
+        s.bind(4, q.after->first).bind(5, q.after->second);
+    }
+    if (!q.location.empty()) {
+        s.bind(6, q.location);
+    }
+    if (!q.id_prefix.empty()) {
+        s.bind(7, q.id_prefix);
+    }
+    s.bind(8, static_cast<std::int64_t>(q.limit));
+    std::vector<record> out;
+    while (s.step()) {
+        out.push_back(read_record(s, q.kind));
+    }
+    return out;
+}
+
+std::unique_ptr<record_cursor> sqlite_store::open_records(const std::string& rmsystem,
+                                                          std::vector<std::string> kinds,
+                                                          core::rve since, std::string location) {
+    return std::make_unique<sqlite_record_cursor>(reader(), rmsystem, std::move(kinds), since,
+                                                  std::move(location));
+}
+
+std::size_t sqlite_store::prune_events(core::rve cutoff) {
+    std::promise<std::size_t> done;
+    auto result = done.get_future();
+    job j;
+    j.maintenance = [cutoff, &done](db& conn) {
+        try {
+            done.set_value(prune_all(conn, cutoff));
+        } catch (...) {
+            done.set_exception(std::current_exception());
+            throw;
+        }
+    };
+
+    {
+        const std::lock_guard lock(queue_mu_);
+        if (closing_) {
+            return 0;
+        }
+        queue_.push_back(std::move(j));
+        queue_cv_.notify_one();
+    }
+    return result.get();
 }
 
 sqlite_store::sqlite_store(const std::string& path, store_options options)
@@ -114,7 +292,8 @@ sqlite_store::sqlite_store(const std::string& path, store_options options)
         std::error_code ec;
         std::filesystem::create_directories(dir, ec);
         if (ec) {
-            throw store_error("cannot create data directory '" + dir.string() + "': " + ec.message());
+            throw store_error("cannot create data directory '" + dir.string() +
+                              "': " + ec.message());
         }
     }
     writer_db_ = std::make_unique<db>(path_);
@@ -122,7 +301,9 @@ sqlite_store::sqlite_store(const std::string& path, store_options options)
     writer_ = std::thread([this] { writer_loop(); });
 }
 
-sqlite_store::~sqlite_store() { close(); }
+sqlite_store::~sqlite_store() {
+    close();
+}
 
 sqlite_store::lease sqlite_store::reader() {
     {
@@ -198,8 +379,8 @@ std::optional<record> sqlite_store::get_record(const std::string& rmsystem, std:
     if (!s.step()) {
         return std::nullopt;
     }
-    return record{std::string(kind), std::string(id), s.text(0), core::rve{s.int64(1)},
-                  s.int64(2) != 0, s.text(3)};
+    return record{std::string(kind),     std::string(id), s.text(0),
+                  core::rve{s.int64(1)}, s.int64(2) != 0, s.text(3)};
 }
 
 event_page sqlite_store::read_events(const event_query& q) {
@@ -237,7 +418,8 @@ event_page sqlite_store::read_events(const event_query& q) {
         filter += "(type IN (" + type_list_sql(scoped) + ") AND session = ?4)";
     }
     const std::string base = "SELECT rve, type, location, session, body FROM events "
-                             "WHERE rmsystem = ?1 AND (" + filter + ") AND ";
+                             "WHERE rmsystem = ?1 AND (" +
+                             filter + ") AND ";
     const auto read_rows = [&](stmt& s) {
         while (s.step()) {
             const core::rve v{s.int64(0)};
@@ -288,17 +470,19 @@ core::rve sqlite_store::newest_rve(const std::string& rmsystem) {
     return s.step() ? core::rve{s.int64(0)} : core::rve{};
 }
 
-void sqlite_store::submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) {
+void sqlite_store::submit(std::string rmsystem, write_fn fn,
+                          std::function<void(write_result)> done) {
     {
         const std::lock_guard lock(queue_mu_);
         if (!closing_) {
-            queue_.push_back(job{std::move(rmsystem), std::move(fn), std::move(done)});
+            queue_.push_back(job{std::move(rmsystem), std::move(fn), std::move(done), {}});
             queue_cv_.notify_one();
             return;
         }
     }
     write_result r;
-    r.body = core::error{core::error_code::unavailable, "the server is shutting down; retry on another node"};
+    r.body = core::error{core::error_code::unavailable,
+                         "the server is shutting down; retry on another node"};
     done(std::move(r));
 }
 
@@ -333,18 +517,43 @@ void sqlite_store::close() {
 void sqlite_store::writer_loop() {
     while (true) {
         std::deque<job> batch;
+        std::function<void(db&)> maintenance;
         {
             std::unique_lock lock(queue_mu_);
             queue_cv_.wait(lock, [this] { return closing_ || !queue_.empty(); });
             if (queue_.empty()) {
                 return;
             }
-            while (!queue_.empty() && batch.size() < options_.max_batch) {
+            while (!queue_.empty() && batch.size() < options_.max_batch &&
+                   !queue_.front().maintenance) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            if (batch.empty()) {
+                maintenance = std::move(queue_.front().maintenance);
+                queue_.pop_front();
+            }
+        }
+        if (maintenance) {
+            run_maintenance(maintenance);
+            continue;
         }
         run_batch(batch);
+    }
+}
+
+void sqlite_store::run_maintenance(const std::function<void(db&)>& fn) {
+    db& conn = *writer_db_;
+    try {
+        conn.exec("BEGIN IMMEDIATE");
+        fn(conn);
+        conn.exec("COMMIT");
+    } catch (const store_error& e) {
+        spdlog::error("database maintenance failed: {}", e.what());
+        try {
+            conn.exec("ROLLBACK");
+        } catch (const store_error&) {
+        }
     }
 }
 

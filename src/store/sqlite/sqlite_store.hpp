@@ -27,6 +27,11 @@ class sqlite_store final : public store {
     core::status revoke_api_key(std::string_view id) override;
     std::optional<record> get_record(const std::string& rmsystem, std::string_view kind,
                                      std::string_view id) override;
+    std::vector<record> list_records(const record_query& q) override;
+    std::unique_ptr<record_cursor> open_records(const std::string& rmsystem,
+                                                std::vector<std::string> kinds, core::rve since,
+                                                std::string location) override;
+    std::size_t prune_events(core::rve cutoff) override;
     event_page read_events(const event_query& q) override;
     core::rve newest_rve(const std::string& rmsystem) override;
     void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) override;
@@ -35,30 +40,35 @@ class sqlite_store final : public store {
     void close() override;
 
   private:
-    struct job {
-        std::string rmsystem;
-        write_fn fn;
-        std::function<void(write_result)> done;
-    };
-
+  public:
     /// A reader connection borrowed from the pool, returned on destruction.
     class lease {
       public:
-        lease(sqlite_store& owner, std::unique_ptr<db> conn) : owner_(owner), conn_(std::move(conn)) {}
+        lease(sqlite_store& owner, std::unique_ptr<db> conn)
+            : owner_(&owner), conn_(std::move(conn)) {}
         ~lease();
-        lease(const lease&) = delete;
-        lease& operator=(const lease&) = delete;
+        lease(lease&&) = default;
+        lease& operator=(lease&&) = delete;
         db& operator*() const { return *conn_; }
         db* operator->() const { return conn_.get(); }
 
       private:
-        sqlite_store& owner_;
+        sqlite_store* owner_;
         std::unique_ptr<db> conn_;
+    };
+
+  private:
+    struct job {
+        std::string rmsystem;
+        write_fn fn;
+        std::function<void(write_result)> done;
+        std::function<void(db&)> maintenance; ///< when set, run alone in its own transaction
     };
 
     lease reader();
     void writer_loop();
     void run_batch(std::deque<job>& batch);
+    void run_maintenance(const std::function<void(db&)>& fn);
 
     std::string path_;
     store_options options_;

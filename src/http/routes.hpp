@@ -1,0 +1,49 @@
+#pragma once
+
+#include "auth/credential.hpp"
+#include "core/error.hpp"
+#include "http/request.hpp"
+#include "store/store.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace posfeed::http {
+
+/// What a JSON API request asks the store to do, decided (and its input validated) on the I/O
+/// thread; run by the API executor.
+struct api_action {
+    /// A write: its function and the status on success (201 for creates).
+    store::write_fn write;
+    beast_http::status success = beast_http::status::ok;
+    /// A read, run on the blocking pool: returns the response body.
+    std::function<core::result<std::string>(store::store&, const std::string& rmsystem)> read;
+};
+
+/// Prepares the action of one route. `args` are the path parameters in order.
+using route_handler = core::result<api_action> (*)(const request& req, const target& t,
+                                                   const std::vector<std::string>& args);
+
+/// One route of the JSON API. Patterns name path parameters in braces, as OpenAPI does.
+struct route {
+    beast_http::verb method;
+    std::string_view pattern; ///< e.g. `/openapi/Products/{Pid}`
+    route_handler handler;
+    bool write; ///< needs the `write` scope
+};
+
+/// Every route of the JSON API (the OpenAPI description is checked against this table).
+const std::vector<route>& api_routes();
+
+/// The route for `method` and `path` with its path parameters; not_found when no pattern
+/// matches the path, method_not_allowed (listing the allowed methods) when only the method
+/// differs.
+core::result<std::pair<const route*, std::vector<std::string>>> match_route(beast_http::verb method,
+                                                                            std::string_view path);
+
+/// The OpenAPI 3 description served at /openapi/spec.json (embedded at build time).
+std::string_view openapi_spec();
+
+} // namespace posfeed::http
