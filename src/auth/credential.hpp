@@ -7,14 +7,46 @@
 
 namespace posfeed::auth {
 
-/// Who is asking, as established from an API key (and, later, a session or UrlToken).
+/// Who is asking: an API key (servers), a POS session (cookie or `session=`), or a UrlToken
+/// (browser EventSource URLs; read-only, event source only).
 struct credential {
     enum class kind { api_key, session, url_token };
     kind kind = kind::api_key;
-    std::string id;       ///< key id or session id: the unit of per-credential limits
+    std::string id;       ///< key id, or session key: the unit of per-credential limits
     std::string rmsystem; ///< every request is confined to this RmSystem
     scopes allowed;
+    std::string session_key; ///< sessions and UrlTokens: hash of the session id
+    std::string user;        ///< sessions and UrlTokens: the logged-in user
 };
+
+/// A new session: the secrets handed to the client once (`session_id` goes in the cookie or
+/// `session=`, `url_token` in EventSource URLs) and the row stored, which keeps only their
+/// SHA-256 hashes. Both are 256 random bits from OpenSSL's RAND_bytes, as hex with a prefix
+/// (`pfs_`, `pft_`) so that a leaked value is recognisable.
+struct new_session {
+    std::string session_id;
+    std::string url_token;
+    store::session_row row;
+};
+new_session make_session(const std::string& rmsystem, const std::string& user, std::string location,
+                         std::string terminal, std::int64_t now_ms);
+
+/// The store key of a session id (its SHA-256).
+std::string session_key(std::string_view session_id);
+
+/// Checks a user name and password. unauthenticated with one message whether the user does not
+/// exist or the password is wrong (the answer never tells which). Blocking and slow (argon2id).
+core::result<store::user_row> check_password(store::store& db, std::string_view user,
+                                             std::string_view password);
+
+/// A session id (cookie or `session=`): unauthenticated when unknown, ended or idle for longer
+/// than `idle_ms`. Records activity. Sessions may read every type and write. Blocking.
+core::result<credential> authenticate_session(store::store& db, std::string_view session_id,
+                                              std::int64_t now_ms, std::int64_t idle_ms);
+
+/// A UrlToken: as its session, but read-only. Blocking.
+core::result<credential> authenticate_url_token(store::store& db, std::string_view token,
+                                                std::int64_t now_ms, std::int64_t idle_ms);
 
 /// Checks an `X-Api-Key` value against the store. unauthenticated when it is malformed,
 /// unknown, revoked or its secret does not match; the message never echoes the key.

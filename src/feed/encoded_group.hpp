@@ -21,8 +21,8 @@ struct subscription_filter {
 
 /// A committed group encoded once per format and filter variant, shared read-only by every
 /// subscriber it goes to (SPEC 2, STYLE "fan-out hands out shared immutable buffers").
-/// Each packet frame is `event: <type>\ndata: <packet>\n`; the writer adds `id_line()` after
-/// the last packet a subscriber receives from the group, then the blank line.
+/// Each packet frame is `event: <type>\ndata: <packet>\n`; the writer puts `id_line()` before
+/// the last packet a subscriber receives from the group, and a blank line after each.
 class encoded_group {
   public:
     /// Encodes `g`: per event type, one packet with all its records; for location-filterable

@@ -24,10 +24,10 @@ void append_event_fields(std::string& out, std::string_view type, std::string_vi
 
 std::string format_event(std::string_view type, std::string_view data, std::string_view id) {
     std::string out;
-    append_event_fields(out, type, data);
     if (!id.empty()) {
         out += id_line(id);
     }
+    append_event_fields(out, type, data);
     out += '\n';
     return out;
 }

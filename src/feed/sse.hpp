@@ -7,10 +7,10 @@ namespace posfeed::feed {
 
 /// Appends an SSE event without the terminating blank line: `event: <type>` (when not empty)
 /// and one `data:` line per line of `data` (split at CRLF, LF or CR, as the WHATWG parser will
-/// join them with LF). The caller adds `id: ...` lines if any, then `\n`.
+/// join them with LF). The caller puts an `id: ...` line before it if any, and `\n` after.
 void append_event_fields(std::string& out, std::string_view type, std::string_view data);
 
-/// A complete event: fields, an `id:` line when `id` is not empty, and the blank line.
+/// A complete event: an `id:` line when `id` is not empty, the fields, and the blank line.
 std::string format_event(std::string_view type, std::string_view data, std::string_view id = {});
 
 /// `id: <id>\n`. `id` must not contain CR, LF or NUL (an RVE never does).

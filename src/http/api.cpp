@@ -16,14 +16,16 @@ using verb = beast_http::verb;
 asio::awaitable<response> handle_openapi(context& ctx, const request& req, const target& t) {
     if (t.path == "/openapi/spec.json") {
         if (req.method() != verb::get) {
-            co_return error_response(req, core::error{core::error_code::method_not_allowed,
-                                                      "/openapi/spec.json answers GET only"});
+            co_return error_response(req,
+                                     core::error{core::error_code::method_not_allowed,
+                                                 "/openapi/spec.json answers GET only"},
+                                     1, "GET");
         }
         co_return json_response(req, beast_http::status::ok, std::string(openapi_spec()));
     }
     auto matched = match_route(req.method(), t.path);
     if (!matched.ok()) {
-        co_return error_response(req, matched.err());
+        co_return error_response(req, matched.err(), 1, allowed_methods(t.path));
     }
     const auto& [r, args] = *matched;
     auto cred = co_await authenticate(ctx, req);
@@ -68,8 +70,10 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
     try {
         if (t.path == "/healthz") {
             if (req.method() != verb::get && req.method() != verb::head) {
-                co_return error_response(req, core::error{core::error_code::method_not_allowed,
-                                                          "/healthz answers GET and HEAD only"});
+                co_return error_response(req,
+                                         core::error{core::error_code::method_not_allowed,
+                                                     "/healthz answers GET and HEAD only"},
+                                         1, "GET, HEAD");
             }
             auto probe = [&ctx] { return ctx.db.healthy(); };
             const bool db_ok = co_await ctx.pool.run(std::move(probe));

@@ -98,23 +98,26 @@ class chunk_writer {
     clock::time_point last_write_ = clock::now();
 };
 
-/// Appends the frames `filter` selects from `g` to `bufs`, with the group's `id:` on the last
-/// one (SPEC 3: a cut inside a group replays the whole group). Returns whether any was added.
+/// Appends the frames `filter` selects from `g` to `bufs`. The group's `id:` goes on the last
+/// one (SPEC 3: a cut inside a group replays the whole group), first in that event as SPEC 3
+/// writes the framing. Returns whether any frame was added.
 bool gather(const feed::encoded_group& g, const feed::subscription_filter& filter,
             std::vector<asio::const_buffer>& bufs) {
-    bool any = false;
+    const std::string* last = nullptr;
     g.for_each_frame(filter, [&](const std::string& frame) {
-        if (any) {
+        if (last != nullptr) {
+            bufs.push_back(asio::buffer(*last));
             bufs.push_back(asio::buffer(blank_line));
         }
-        bufs.push_back(asio::buffer(frame));
-        any = true;
+        last = &frame;
     });
-    if (any) {
-        bufs.push_back(asio::buffer(g.id_line()));
-        bufs.push_back(asio::buffer(blank_line));
+    if (last == nullptr) {
+        return false;
     }
-    return any;
+    bufs.push_back(asio::buffer(g.id_line()));
+    bufs.push_back(asio::buffer(*last));
+    bufs.push_back(asio::buffer(blank_line));
+    return true;
 }
 
 std::string reset_event(std::string_view reason, core::rve from, core::type_mask lost,
@@ -189,7 +192,7 @@ asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_write
         }
     }
     if (!pending.empty()) {
-        pending += feed::id_line(at.str());
+        pending = feed::id_line(at.str()) + pending;
         pending += blank_line;
         if (!co_await out.write(pending)) {
             co_return std::nullopt;
@@ -453,7 +456,7 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
                 " open streams (limits.streams_per_credential); close one or retry later"};
     }
     if (!sr.ok()) {
-        auto res = error_response(req, sr.err(), 5);
+        auto res = error_response(req, sr.err(), 5, "GET");
         res.keep_alive(false);
         spdlog::info("GET {} {}", logged_target, res.result_int());
         co_await beast_http::async_write(stream, res, use_tuple);

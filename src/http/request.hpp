@@ -36,7 +36,8 @@ std::optional<std::string_view> header(const request& req, std::string_view name
 response json_response(const request& req, beast_http::status status, std::string body);
 
 /// The JSON error response for `err` (status from core::http_status). 429 and 503 carry
-/// `Retry-After: retry_after_s`.
-response error_response(const request& req, const core::error& err, int retry_after_s = 1);
+/// `Retry-After: retry_after_s`; 405 carries `Allow: allow` when given.
+response error_response(const request& req, const core::error& err, int retry_after_s = 1,
+                        std::string_view allow = {});
 
 } // namespace posfeed::http

@@ -189,6 +189,17 @@ const std::vector<route>& api_routes() {
     return routes;
 }
 
+std::string allowed_methods(std::string_view path) {
+    args_t args;
+    std::string allowed;
+    for (const auto& r : api_routes()) {
+        if (matches(r.pattern, path, args)) {
+            allowed += (allowed.empty() ? "" : ", ") + std::string(beast_http::to_string(r.method));
+        }
+    }
+    return allowed;
+}
+
 core::result<std::pair<const route*, std::vector<std::string>>> match_route(verb method,
                                                                             std::string_view path) {
     args_t args;

@@ -43,6 +43,10 @@ const std::vector<route>& api_routes();
 core::result<std::pair<const route*, std::vector<std::string>>> match_route(beast_http::verb method,
                                                                             std::string_view path);
 
+/// The methods the API routes allow on `path`, comma-separated (for `Allow` on a 405); ""
+/// when no route matches the path.
+std::string allowed_methods(std::string_view path);
+
 /// The OpenAPI 3 description served at /openapi/spec.json (embedded at build time).
 std::string_view openapi_spec();
 

@@ -19,6 +19,12 @@ std::string random_physkey() {
     return out;
 }
 
+/// A product's lookup key: its barcode.
+std::string barcode_of(const boost::json::object& obj) {
+    const auto* b = obj.if_contains("Barcode");
+    return b != nullptr && b->is_string() ? std::string(b->get_string()) : std::string();
+}
+
 } // namespace
 
 core::result<product_input> parse_product_input(std::string_view body, bool create) {
@@ -68,7 +74,7 @@ store::write_fn create_product(product_input in) {
                                 {"Publish", 0},      {"Deleted", 0}};
         overlay(obj, in.fields);
         const auto rec = put_if_changed(tx, std::nullopt, product_kind, std::to_string(pid), "",
-                                        obj, core::event_type::products);
+                                        obj, core::event_type::products, barcode_of(obj));
         return data_response(rec);
     };
 }
@@ -81,8 +87,8 @@ store::write_fn patch_product(std::int64_t pid, product_input in) {
         }
         boost::json::object obj = parse_record(old->body);
         overlay(obj, in.fields);
-        const auto rec =
-            put_if_changed(tx, old, product_kind, old->id, "", obj, core::event_type::products);
+        const auto rec = put_if_changed(tx, old, product_kind, old->id, "", obj,
+                                        core::event_type::products, barcode_of(obj));
         return data_response(rec);
     };
 }

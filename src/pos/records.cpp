@@ -36,17 +36,19 @@ void overlay(boost::json::object& target, const boost::json::object& patch) {
 
 store::record put_if_changed(store::write_txn& tx, const std::optional<store::record>& old,
                              std::string_view kind, std::string id, std::string location,
-                             const boost::json::object& obj, core::event_type type) {
+                             const boost::json::object& obj, core::event_type type,
+                             std::string lookup, std::string session) {
     std::string body = record_body(obj);
-    if (old && old->body == body && old->location == location) {
+    if (old && old->body == body && old->location == location && old->lookup == lookup) {
         return *old;
     }
     const bool deleted = obj.contains("Deleted") && obj.at("Deleted").is_int64() &&
                          obj.at("Deleted").get_int64() == 1;
-    store::record r{std::string(kind), std::move(id), location, {}, deleted, body};
+    store::record r{std::string(kind), std::move(id), location,         {},
+                    deleted,           body,          std::move(lookup)};
     tx.put(r);
     r.rve = tx.rve();
-    tx.emit(store::event{type, std::move(location), "", std::move(body)});
+    tx.emit(store::event{type, std::move(location), std::move(session), std::move(body)});
     return r;
 }
 
@@ -60,7 +62,8 @@ store::write_fn delete_record(std::string_view kind, std::int64_t id, std::strin
         }
         boost::json::object obj = parse_record(old->body);
         obj["Deleted"] = 1;
-        return data_response(put_if_changed(tx, old, kind, old->id, old->location, obj, type));
+        return data_response(
+            put_if_changed(tx, old, kind, old->id, old->location, obj, type, old->lookup));
     };
 }
 

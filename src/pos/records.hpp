@@ -32,12 +32,13 @@ boost::json::object parse_record(std::string_view body);
 /// Copies every member of `patch` into `target`, keeping target's member order.
 void overlay(boost::json::object& target, const boost::json::object& patch);
 
-/// Writes `obj` as record `kind`/`id` and logs it as an event of type `type`, unless its
-/// body equals `old`'s (an edit that changes nothing fires nothing and keeps the RVE).
-/// Returns the record as it now stands.
+/// Writes `obj` as record `kind`/`id` (with secondary key `lookup`) and logs it as an event of
+/// type `type` (for `session` when session-scoped), unless nothing differs from `old` (an edit
+/// that changes nothing fires nothing and keeps the RVE). Returns the record as it now stands.
 store::record put_if_changed(store::write_txn& tx, const std::optional<store::record>& old,
                              std::string_view kind, std::string id, std::string location,
-                             const boost::json::object& obj, core::event_type type);
+                             const boost::json::object& obj, core::event_type type,
+                             std::string lookup = {}, std::string session = {});
 
 /// Marks record `kind`/`id` deleted (`Deleted: 1`, kept as a tombstone) and fires `type`
 /// with it; not_found naming `what` (e.g. "product 12") when it is missing or already deleted.

@@ -42,6 +42,7 @@ struct record {
     core::rve rve;        ///< RVE of the last change (set by write_txn::put)
     bool deleted = false; ///< tombstone: kept so that catch-up can report the delete
     std::string body;     ///< JSON object text without the RVE
+    std::string lookup;   ///< secondary key ("" = none), e.g. a product's barcode
 };
 
 /// The view a write function has of its transaction. Only valid inside the function; runs on
@@ -56,8 +57,15 @@ class write_txn {
     /// The record as of this transaction (its own earlier puts included).
     virtual std::optional<record> get(std::string_view kind, std::string_view id) = 0;
 
+    /// The first live (not deleted) record of `kind` whose lookup key is `lookup`.
+    virtual std::optional<record> find(std::string_view kind, std::string_view lookup) = 0;
+
     /// Inserts or replaces a record; its rve is set to rve().
     virtual void put(record r) = 0;
+
+    /// Commits what this write did even though it answers with an error (e.g. an unknown
+    /// barcode scanned into a sale: the terminal's `usermessage` must still go out).
+    virtual void keep_on_error() = 0;
 
     /// Logs an event of this transaction's group.
     virtual void emit(event e) = 0;
@@ -87,6 +95,27 @@ struct api_key_row {
     std::string hash;     ///< hex SHA-256 of the secret part
     std::string scopes;   ///< comma-separated event types and/or `write`, or `*`
     bool revoked = false;
+};
+
+/// A POS user; the password is kept only as an argon2id hash string.
+struct user_row {
+    std::string rmsystem;
+    std::string name; ///< unique over all RmSystems (a login names no RmSystem)
+    std::string password_hash;
+};
+
+/// A POS session made by login. The session id and its UrlToken are secrets: only their
+/// SHA-256 hashes are stored. `key` (the id's hash) is what events and streams are tagged with.
+struct session_row {
+    std::string key;        ///< hex SHA-256 of the session id
+    std::string token_hash; ///< hex SHA-256 of the UrlToken
+    std::string rmsystem;
+    std::string user;
+    std::string location;
+    std::string terminal;
+    std::int64_t created_ms = 0;
+    std::int64_t last_seen_ms = 0;
+    bool ended = false;
 };
 
 /// What a subscriber wants replayed.
@@ -156,6 +185,23 @@ class store {
     virtual std::optional<api_key_row> find_api_key(std::string_view id) = 0;
     /// Marks a key revoked; not_found if there is none.
     virtual core::status revoke_api_key(std::string_view id) = 0;
+
+    /// Creates a user; conflict when the name exists in any RmSystem.
+    virtual core::status add_user(const user_row& user) = 0;
+    virtual std::optional<user_row> find_user(std::string_view name) = 0;
+
+    virtual core::status add_session(const session_row& session) = 0;
+    /// By the hash of the session id or of the UrlToken.
+    virtual std::optional<session_row> find_session(std::string_view key) = 0;
+    virtual std::optional<session_row> find_session_by_token(std::string_view token_hash) = 0;
+    /// Records activity (for idle expiry).
+    virtual void touch_session(std::string_view key, std::int64_t now_ms) = 0;
+    /// Ends a session; false when it was already ended or unknown.
+    virtual bool end_session(std::string_view key) = 0;
+
+    /// The first live record of `kind` with lookup key `lookup` (e.g. a product by barcode).
+    virtual std::optional<record> find_record(const std::string& rmsystem, std::string_view kind,
+                                              std::string_view lookup) = 0;
 
     virtual std::optional<record> get_record(const std::string& rmsystem, std::string_view kind,
                                              std::string_view id) = 0;

@@ -9,7 +9,7 @@ namespace posfeed::store::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, later changes are new entries.
-constexpr std::array<const char*, 1> migrations = {
+constexpr std::array<const char*, 2> migrations = {
     // 1: RmSystems with their RVE clock and history horizon, API keys, per-RmSystem counters,
     // records (current state, tombstones kept) and the event log.
     R"sql(
@@ -54,6 +54,28 @@ CREATE TABLE events (
     body     TEXT NOT NULL
 );
 CREATE INDEX events_by_rve ON events (rmsystem, rve);
+)sql",
+    // 2: POS users and sessions; a secondary lookup key on records (products by barcode).
+    R"sql(
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    rmsystem      TEXT NOT NULL REFERENCES rmsystems(id),
+    password_hash TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    key          TEXT PRIMARY KEY,
+    token_hash   TEXT NOT NULL UNIQUE,
+    rmsystem     TEXT NOT NULL REFERENCES rmsystems(id),
+    user         TEXT NOT NULL,
+    location     TEXT NOT NULL DEFAULT '',
+    terminal     TEXT NOT NULL DEFAULT '',
+    created_ms   INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    ended        INTEGER NOT NULL DEFAULT 0
+);
+ALTER TABLE records ADD COLUMN lookup TEXT NOT NULL DEFAULT '';
+CREATE INDEX records_by_lookup ON records (rmsystem, kind, lookup) WHERE lookup != '';
 )sql",
 };
 

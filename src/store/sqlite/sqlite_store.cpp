@@ -10,6 +10,12 @@
 namespace posfeed::store::sqlite {
 namespace {
 
+record read_record(const stmt& s, std::string_view kind) {
+    // columns: id, location, rve, deleted, body, lookup
+    return record{std::string(kind), s.text(0), s.text(1), core::rve{s.int64(2)},
+                  s.int64(3) != 0,   s.text(4), s.text(5)};
+}
+
 /// Thrown inside a write when its RmSystem does not exist; fails only that write.
 struct unknown_rmsystem {};
 
@@ -22,24 +28,38 @@ class sqlite_txn final : public write_txn {
     const std::string& rmsystem() const override { return rmsystem_; }
 
     std::optional<record> get(std::string_view kind, std::string_view id) override {
-        stmt s(conn_, "SELECT location, rve, deleted, body FROM records "
+        stmt s(conn_, "SELECT id, location, rve, deleted, body, lookup FROM records "
                       "WHERE rmsystem = ?1 AND kind = ?2 AND id = ?3");
         s.bind(1, rmsystem_).bind(2, kind).bind(3, id);
         if (!s.step()) {
             return std::nullopt;
         }
-        return record{std::string(kind),     std::string(id), s.text(0),
-                      core::rve{s.int64(1)}, s.int64(2) != 0, s.text(3)};
+        return read_record(s, kind);
     }
+
+    std::optional<record> find(std::string_view kind, std::string_view lookup) override {
+        stmt s(conn_,
+               "SELECT id, location, rve, deleted, body, lookup FROM records WHERE rmsystem = ?1 "
+               "AND kind = ?2 AND lookup = ?3 AND deleted = 0 ORDER BY rve LIMIT 1");
+        s.bind(1, rmsystem_).bind(2, kind).bind(3, lookup);
+        if (!s.step()) {
+            return std::nullopt;
+        }
+        return read_record(s, kind);
+    }
+
+    void keep_on_error() override { keep_ = true; }
+    bool kept() const { return keep_; }
 
     void put(record r) override {
         r.rve = rve();
-        stmt s(conn_, "INSERT INTO records (rmsystem, kind, id, location, rve, deleted, body) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (rmsystem, kind, id) DO "
-                      "UPDATE SET location = excluded.location, rve = excluded.rve, "
-                      "deleted = excluded.deleted, body = excluded.body");
+        stmt s(conn_,
+               "INSERT INTO records (rmsystem, kind, id, location, rve, deleted, body, lookup) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (rmsystem, kind, id) DO "
+               "UPDATE SET location = excluded.location, rve = excluded.rve, "
+               "deleted = excluded.deleted, body = excluded.body, lookup = excluded.lookup");
         s.bind(1, rmsystem_).bind(2, r.kind).bind(3, r.id).bind(4, r.location).bind(5, r.rve);
-        s.bind(6, std::int64_t{r.deleted ? 1 : 0}).bind(7, r.body);
+        s.bind(6, std::int64_t{r.deleted ? 1 : 0}).bind(7, r.body).bind(8, r.lookup);
         s.run();
     }
 
@@ -87,6 +107,7 @@ class sqlite_txn final : public write_txn {
     const core::rve_clock& clock_;
     std::optional<core::rve> rve_;
     std::vector<event> events_;
+    bool keep_ = false;
 };
 
 std::string type_list_sql(core::type_mask mask) {
@@ -111,12 +132,6 @@ sqlite_store::lease::~lease() {
 }
 
 namespace {
-
-record read_record(const stmt& s, std::string_view kind) {
-    // columns: id, location, rve, deleted, body
-    return record{std::string(kind),     s.text(0),       s.text(1),
-                  core::rve{s.int64(2)}, s.int64(3) != 0, s.text(4)};
-}
 
 /// A consistent read over records: one read transaction for the cursor's whole life.
 class sqlite_record_cursor final : public record_cursor {
@@ -147,7 +162,7 @@ class sqlite_record_cursor final : public record_cursor {
         while (out.size() < limit && kind_index_ < kinds_.size()) {
             const std::string& kind = kinds_[kind_index_];
             std::string sql =
-                "SELECT id, location, rve, deleted, body FROM records WHERE rmsystem = ?1 "
+                "SELECT id, location, rve, deleted, body, lookup FROM records WHERE rmsystem = ?1 "
                 "AND kind = ?2 AND (rve > ?3 OR (rve = ?3 AND id > ?4)) AND rve <= ?6";
             if (since_.ms == 0) {
                 sql += " AND deleted = 0";
@@ -218,9 +233,9 @@ std::size_t prune_all(db& conn, core::rve cutoff) {
 } // namespace
 
 std::vector<record> sqlite_store::list_records(const record_query& q) {
-    std::string sql =
-        "SELECT id, location, rve, deleted, body FROM records WHERE rmsystem = ?1 AND kind = ?2 "
-        "AND rve > ?3";
+    std::string sql = "SELECT id, location, rve, deleted, body, lookup FROM records WHERE rmsystem "
+                      "= ?1 AND kind = ?2 "
+                      "AND rve > ?3";
     if (q.after) {
         sql += " AND (rve > ?4 OR (rve = ?4 AND id > ?5))";
     }
@@ -373,14 +388,108 @@ core::status sqlite_store::revoke_api_key(std::string_view id) {
 std::optional<record> sqlite_store::get_record(const std::string& rmsystem, std::string_view kind,
                                                std::string_view id) {
     auto conn = reader();
-    stmt s(*conn, "SELECT location, rve, deleted, body FROM records "
+    stmt s(*conn, "SELECT id, location, rve, deleted, body, lookup FROM records "
                   "WHERE rmsystem = ?1 AND kind = ?2 AND id = ?3");
     s.bind(1, rmsystem).bind(2, kind).bind(3, id);
     if (!s.step()) {
         return std::nullopt;
     }
-    return record{std::string(kind),     std::string(id), s.text(0),
-                  core::rve{s.int64(1)}, s.int64(2) != 0, s.text(3)};
+    return read_record(s, kind);
+}
+
+std::optional<record> sqlite_store::find_record(const std::string& rmsystem, std::string_view kind,
+                                                std::string_view lookup) {
+    auto conn = reader();
+    stmt s(*conn,
+           "SELECT id, location, rve, deleted, body, lookup FROM records WHERE rmsystem = ?1 "
+           "AND kind = ?2 AND lookup = ?3 AND deleted = 0 ORDER BY rve LIMIT 1");
+    s.bind(1, rmsystem).bind(2, kind).bind(3, lookup);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return read_record(s, kind);
+}
+
+core::status sqlite_store::add_user(const user_row& user) {
+    if (!rmsystem_exists(user.rmsystem)) {
+        return core::not_found("rmsystem '" + user.rmsystem + "' does not exist; create it first");
+    }
+    auto conn = reader();
+    stmt s(*conn,
+           "INSERT INTO users (name, rmsystem, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4) "
+           "ON CONFLICT DO NOTHING");
+    s.bind(1, user.name)
+        .bind(2, user.rmsystem)
+        .bind(3, user.password_hash)
+        .bind(4, core::system_now_ms())
+        .run();
+    if (sqlite3_changes(conn->handle()) == 0) {
+        return core::error{core::error_code::conflict, "user '" + user.name + "' already exists"};
+    }
+    return core::ok_status();
+}
+
+std::optional<user_row> sqlite_store::find_user(std::string_view name) {
+    auto conn = reader();
+    stmt s(*conn, "SELECT rmsystem, password_hash FROM users WHERE name = ?1");
+    s.bind(1, name);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return user_row{s.text(0), std::string(name), s.text(1)};
+}
+
+core::status sqlite_store::add_session(const session_row& r) {
+    auto conn = reader();
+    stmt s(*conn,
+           "INSERT INTO sessions (key, token_hash, rmsystem, user, location, terminal, created_ms, "
+           "last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    s.bind(1, r.key).bind(2, r.token_hash).bind(3, r.rmsystem).bind(4, r.user).bind(5, r.location);
+    s.bind(6, r.terminal).bind(7, r.created_ms).bind(8, r.last_seen_ms).run();
+    return core::ok_status();
+}
+
+namespace {
+
+std::optional<session_row> read_session(stmt& s) {
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return session_row{s.text(0), s.text(1),  s.text(2),  s.text(3),      s.text(4),
+                       s.text(5), s.int64(6), s.int64(7), s.int64(8) != 0};
+}
+
+constexpr std::string_view session_columns =
+    "SELECT key, token_hash, rmsystem, user, location, terminal, "
+    "created_ms, last_seen_ms, ended FROM sessions ";
+
+} // namespace
+
+std::optional<session_row> sqlite_store::find_session(std::string_view key) {
+    auto conn = reader();
+    stmt s(*conn, std::string(session_columns) + "WHERE key = ?1");
+    s.bind(1, key);
+    return read_session(s);
+}
+
+std::optional<session_row> sqlite_store::find_session_by_token(std::string_view token_hash) {
+    auto conn = reader();
+    stmt s(*conn, std::string(session_columns) + "WHERE token_hash = ?1");
+    s.bind(1, token_hash);
+    return read_session(s);
+}
+
+void sqlite_store::touch_session(std::string_view key, std::int64_t now_ms) {
+    auto conn = reader();
+    stmt s(*conn, "UPDATE sessions SET last_seen_ms = max(last_seen_ms, ?2) WHERE key = ?1");
+    s.bind(1, key).bind(2, now_ms).run();
+}
+
+bool sqlite_store::end_session(std::string_view key) {
+    auto conn = reader();
+    stmt s(*conn, "UPDATE sessions SET ended = 1 WHERE key = ?1 AND ended = 0");
+    s.bind(1, key).run();
+    return sqlite3_changes(conn->handle()) > 0;
 }
 
 event_page sqlite_store::read_events(const event_query& q) {
@@ -577,7 +686,7 @@ void sqlite_store::run_batch(std::deque<job>& batch) {
                 spdlog::error("write failed with an exception: {}", e.what());
                 out = core::internal_error("the write failed unexpectedly; it was not applied");
             }
-            if (out.ok()) {
+            if (out.ok() || tx.kept()) {
                 conn.exec("RELEASE w");
                 results[i].rve = tx.allocated();
                 if (!tx.events().empty()) {

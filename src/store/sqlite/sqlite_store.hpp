@@ -27,6 +27,15 @@ class sqlite_store final : public store {
     core::status revoke_api_key(std::string_view id) override;
     std::optional<record> get_record(const std::string& rmsystem, std::string_view kind,
                                      std::string_view id) override;
+    std::optional<record> find_record(const std::string& rmsystem, std::string_view kind,
+                                      std::string_view lookup) override;
+    core::status add_user(const user_row& user) override;
+    std::optional<user_row> find_user(std::string_view name) override;
+    core::status add_session(const session_row& session) override;
+    std::optional<session_row> find_session(std::string_view key) override;
+    std::optional<session_row> find_session_by_token(std::string_view token_hash) override;
+    void touch_session(std::string_view key, std::int64_t now_ms) override;
+    bool end_session(std::string_view key) override;
     std::vector<record> list_records(const record_query& q) override;
     std::unique_ptr<record_cursor> open_records(const std::string& rmsystem,
                                                 std::vector<std::string> kinds, core::rve since,
