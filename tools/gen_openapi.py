@@ -96,6 +96,53 @@ spec = {
                      "responses": {**ok("the sale", data("#/components/schemas/Sale"), "201"), **errors(400, 401, 403)}}},
         "/openapi/Sales/{Sid}": {"parameters": pid("Sid"), "get": {
             "summary": "Get one sale", "responses": {**ok("the sale", data("#/components/schemas/Sale")), **errors(400, 401, 404)}}},
+        "/openapi/login": {"post": {
+            "summary": "Log in a POS user: a session (also set as an HttpOnly cookie) and its UrlToken",
+            "security": [], "requestBody": body("#/components/schemas/Login"),
+            "responses": {**ok("the session", data("#/components/schemas/Session")), **errors(400, 401)}}},
+        "/openapi/logout": {"post": {
+            "summary": "End the session; every stream it opened closes", "security": [{"Session": []}],
+            "responses": {**ok("ended", {"type": "object"}), **errors(401, 403)}}},
+        "/openapi/ActiveSession/AboutMe": {"get": {
+            "summary": "The session: UrlToken, RmSystem, User, Session", "security": [{"Session": []}],
+            "responses": {**ok("the session", data("#/components/schemas/AboutMe")), **errors(401, 403)}}},
+        "/openapi/ActiveSession/Sale": {"get": {
+            "summary": "The session's current sale", "security": [{"Session": []}],
+            "responses": {**ok("the sale", data("#/components/schemas/ActiveSale")), **errors(401, 403, 404)}}},
+        "/openapi/ActiveSession/Sale/Items": {"post": {
+            "summary": "Add an item by Pid or Barcode (starts a sale); an unknown barcode answers 404 and sends the terminal a usermessage",
+            "security": [{"Session": []}], "requestBody": body("#/components/schemas/SaleItem"),
+            "responses": {**ok("the sale", data("#/components/schemas/ActiveSale")), **errors(400, 401, 403, 404)}}},
+        "/openapi/ActiveSession/Sale/Items/{n}": {"parameters": pid("n"), "delete": {
+            "summary": "Remove line n (1-based, the line's `Line`)", "security": [{"Session": []}],
+            "responses": {**ok("the sale", data("#/components/schemas/ActiveSale")), **errors(400, 401, 403, 404)}}},
+        "/openapi/ActiveSession/Sale/Payments": {"post": {
+            "summary": "Record a payment", "security": [{"Session": []}], "requestBody": body("#/components/schemas/Payment"),
+            "responses": {**ok("the sale", data("#/components/schemas/ActiveSale")), **errors(400, 401, 403, 404)}}},
+        "/openapi/ActiveSession/Sale/Complete": {"post": {
+            "summary": "Complete the fully paid sale: sales + levels for the retail feed, sale (completed) for the session",
+            "security": [{"Session": []}],
+            "responses": {**ok("the sale", data("#/components/schemas/ActiveSale")), **errors(401, 403, 404, 409)}}},
+        "/openapi/ActiveSession/Sale/Void": {"post": {
+            "summary": "Void the open sale", "security": [{"Session": []}],
+            "responses": {**ok("the sale", data("#/components/schemas/ActiveSale")), **errors(401, 403, 404)}}},
+        "/openapi/ActiveSession/Prompts/{PromptId}": {"parameters": pid("PromptId"), "post": {
+            "summary": "Answer a prompt put to this session", "security": [{"Session": []}],
+            "requestBody": body("#/components/schemas/Answer"),
+            "responses": {**ok("the prompt with its answer", data("#/components/schemas/Prompt")), **errors(400, 401, 403, 404, 409)}}},
+        "/openapi/Sessions/{Session}/Messages": {"parameters": [{"name": "Session", "in": "path", "required": True, "schema": {"type": "string"}}], "post": {
+            "summary": "Send a usermessage to a session", "requestBody": body("#/components/schemas/Message"),
+            "responses": {**ok("the message", data("#/components/schemas/UserMessage"), "201"), **errors(400, 401, 403, 404)}}},
+        "/openapi/Sessions/{Session}/Prompts": {"parameters": [{"name": "Session", "in": "path", "required": True, "schema": {"type": "string"}}], "post": {
+            "summary": "Put a question to a session (userprompt)", "requestBody": body("#/components/schemas/PromptInput"),
+            "responses": {**ok("the prompt", data("#/components/schemas/Prompt"), "201"), **errors(400, 401, 403, 404)}}},
+        "/openapi/Prompts/{PromptId}": {"parameters": pid("PromptId"), "get": {
+            "summary": "A prompt with its answer (empty until answered)",
+            "responses": {**ok("the prompt", data("#/components/schemas/Prompt")), **errors(400, 401, 404)}}},
+        "/openapi/Barcodes": {"post": {
+            "summary": "Report a scan: a barcode event to every subscriber wanting barcodes, Owner per subscriber",
+            "requestBody": body("#/components/schemas/Scan"),
+            "responses": {**ok("the scan as classified", data("#/components/schemas/Barcode"), "201"), **errors(400, 401, 403, 404)}}},
         "/openapi/spec.json": {"get": {"summary": "This description", "security": [],
                                        "responses": {"200": {"description": "OpenAPI 3 document"}}}},
         "/healthz": {"get": {"summary": "Process and database health", "security": [],
@@ -103,7 +150,7 @@ spec = {
         "/eventsource": {"get": {
             "summary": "The event stream of the credential's RmSystem (text/event-stream)",
             "parameters": [{"$ref": "#/components/parameters/" + p} for p in
-                           ["want", "format", "rve", "snapshot", "location", "LastEventID"]],
+                           ["want", "format", "rve", "snapshot", "location", "session", "token", "LastEventID"]],
             "responses": {"200": {"description": "SSE stream: replay or snapshot, `ready`, then live events",
                                   "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                           **errors(400, 401, 403, 404, 405, 429, 503)}}},
@@ -112,14 +159,16 @@ spec = {
             "parameters": [{"name": "RmSystem", "in": "path", "required": True,
                             "schema": {"type": "string", "pattern": "^[0-9A-Za-z_]{1,64}$"}}] +
                           [{"$ref": "#/components/parameters/" + p} for p in
-                           ["want", "format", "rve", "snapshot", "location", "LastEventID"]],
+                           ["want", "format", "rve", "snapshot", "location", "session", "token", "LastEventID"]],
             "responses": {"200": {"description": "SSE stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                           **errors(400, 401, 403, 404, 405, 429, 503)}}},
     },
     "components": {
-        "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+        "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                            "Session": {"type": "apiKey", "in": "cookie", "name": "posfeed_session",
+                                        "description": "or the session id as session= in the query"}},
         "parameters": {
-            "want": {"name": "want", "in": "query", "required": True, "description": "comma-separated event types",
+            "want": {"name": "want", "in": "query", "description": "comma-separated event types; required unless a session is given (then default sale)",
                      "schema": {"type": "string", "example": "products,levels"}},
             "format": {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "xml"]}},
             "rve": {"name": "rve", "in": "query", "description": "resume point when no Last-Event-ID header is sent",
@@ -128,6 +177,10 @@ spec = {
                          "schema": {"type": "string", "enum": ["0", "1"]}},
             "location": {"name": "location", "in": "query", "description": "levels, sales and barcode of one location only",
                          "schema": {"type": "integer", "minimum": 1}},
+            "session": {"name": "session", "in": "query", "description": "a session id: credential, and whose sale/usermessage/userprompt are sent (want then defaults to sale)",
+                        "schema": {"type": "string"}},
+            "token": {"name": "token", "in": "query", "description": "a UrlToken from AboutMe (read-only credential for EventSource URLs)",
+                      "schema": {"type": "string"}},
             "LastEventID": {"name": "Last-Event-ID", "in": "header", "description": "resume point; wins over rve=",
                             "schema": {"$ref": "#/components/schemas/RVEString"}},
         },
@@ -136,6 +189,40 @@ spec = {
                 "type": "object", "required": ["code", "message"],
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}}}}},
         "schemas": {
+            "Login": {"type": "object", "additionalProperties": False, "required": ["User", "Password"], "properties": {
+                "User": {"type": "string"}, "Password": {"type": "string"},
+                "Location": {"type": "integer", "minimum": 1, "description": "the terminal's location (default 1)"},
+                "Terminal": {"type": "string"}}},
+            "Session": {"type": "object", "properties": {"Session": {"type": "string"}, "UrlToken": {"type": "string"},
+                                                          "RmSystem": {"type": "string"}}},
+            "AboutMe": {"type": "object", "properties": {"UrlToken": {"type": "string"}, "RmSystem": {"type": "string"},
+                                                          "User": {"type": "string"}, "Session": {"type": "string"}}},
+            "SaleItem": {"type": "object", "additionalProperties": False, "description": "exactly one of Pid and Barcode",
+                         "properties": {"Pid": {"type": "integer", "minimum": 1}, "Barcode": {"type": "string"},
+                                        "Qty": {"type": "number", "exclusiveMinimum": 0, "default": 1}}},
+            "Payment": {"type": "object", "additionalProperties": False, "required": ["Amount"], "properties": {
+                "Amount": {"type": "number", "exclusiveMinimum": 0}, "Method": {"type": "string", "default": "cash"}}},
+            "ActiveSale": {"type": "object", "properties": {
+                "Sid": {"type": "integer"}, "State": {"type": "string", "enum": ["open", "completed", "voided"]},
+                "Location": {"type": "integer"}, "Lines": {"type": "array", "items": {"type": "object"}},
+                "Payments": {"type": "array", "items": {"type": "object"}}, "Total": {"type": "number"},
+                "Paid": {"type": "number"}, "Balance": {"type": "number"}, "RVE": rve_num}},
+            "Answer": {"type": "object", "additionalProperties": False, "required": ["Answer"],
+                       "properties": {"Answer": {"type": "string", "minLength": 1}}},
+            "Message": {"type": "object", "additionalProperties": False, "required": ["Text"], "properties": {
+                "Text": {"type": "string"}, "Severity": {"type": "string", "enum": ["info", "warning", "error"]}}},
+            "UserMessage": {"type": "object", "properties": {"Id": {"type": "integer"}, "Text": {"type": "string"},
+                                                              "Severity": {"type": "string"}, "RVE": rve_num}},
+            "PromptInput": {"type": "object", "additionalProperties": False, "required": ["Text"], "properties": {
+                "Text": {"type": "string"}, "Options": {"type": "array", "maxItems": 20, "items": {"type": "string"}}}},
+            "Prompt": {"type": "object", "properties": {"PromptId": {"type": "integer"}, "Text": {"type": "string"},
+                                                         "Options": {"type": "array", "items": {"type": "string"}},
+                                                         "Answer": {"type": "string"}, "RVE": rve_num}},
+            "Scan": {"type": "object", "additionalProperties": False, "required": ["RawScan"], "properties": {
+                "RawScan": {"type": "string"}, "Session": {"type": "string"}, "Location": {"type": "integer", "minimum": 1}}},
+            "Barcode": {"type": "object", "properties": {
+                "RawScan": {"type": "string"}, "TypeCode": {"type": "integer"}, "TypeStr": {"type": "string"},
+                "Pid": {"type": "integer"}, "Location": {"type": "integer"}, "RVE": rve_num}},
             "RVEString": {"type": "string", "pattern": "^(0|[0-9]{8}\\.[0-9]{1,9})$", "example": "20210727.091105994"},
             "Product": {"type": "object", "properties": {
                 "Pid": {"type": "integer"}, "Physkey": {"type": "string"}, "Description": {"type": "string"},

@@ -1,6 +1,7 @@
 #include "app/demo.hpp"
 
 #include "auth/api_key.hpp"
+#include "auth/password.hpp"
 #include "pos/customers.hpp"
 #include "pos/levels.hpp"
 #include "pos/products.hpp"
@@ -93,6 +94,11 @@ std::string prepare_demo(store::store& db) {
             }
         }
         write_all(db, rm, std::move(writes));
+    }
+    if (!db.find_user("demo")) {
+        if (auto s = db.add_user({rm, "demo", auth::hash_password("demo")}); !s.ok()) {
+            throw std::runtime_error(s.err().message);
+        }
     }
     auto key = auth::generate_api_key(rm, auth::scopes{core::all_types, true});
     if (auto s = db.add_api_key(key.row); !s.ok()) {

@@ -3,6 +3,7 @@
 
 #include "app/demo.hpp"
 #include "auth/api_key.hpp"
+#include "auth/password.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
@@ -97,6 +98,16 @@ int main(int argc, char** argv) {
 
     std::string rmsystem;
     std::string scopes;
+    std::string user_name;
+    auto* user_cmd = app.add_subcommand("user", "manage POS users");
+    user_cmd->require_subcommand(1);
+    auto* user_create = user_cmd->add_subcommand(
+        "create", "create a user; the password is read from standard input");
+    user_create->add_option("--db", db_url, "database URL");
+    user_create->add_option("--rmsystem", rmsystem, "the RmSystem the user belongs to")->required();
+    user_create->add_option("--name", user_name, "user name, unique over all RmSystems")
+        ->required();
+
     auto* key_cmd = app.add_subcommand("apikey", "manage API keys");
     key_cmd->require_subcommand(1);
     auto* key_create =
@@ -125,6 +136,29 @@ int main(int argc, char** argv) {
                 return 1;
             }
             std::cout << "created rmsystem " << id << "\n";
+            return 0;
+        }
+        if (user_create->parsed()) {
+            std::string password;
+            std::getline(std::cin, password);
+            if (!password.empty() && password.back() == '\r') {
+                password.pop_back();
+            }
+            if (password.empty()) {
+                std::cerr << "posfeed: give the password on standard input, e.g. echo 'secret' | "
+                             "posfeed user create ...\n";
+                return 2;
+            }
+            if (user_name.empty() || user_name.size() > 200) {
+                std::cerr << "posfeed: the user name must be 1 to 200 characters\n";
+                return 2;
+            }
+            if (auto st = db->add_user({rmsystem, user_name, auth::hash_password(password)});
+                !st.ok()) {
+                std::cerr << "posfeed: " << st.err().message << "\n";
+                return 1;
+            }
+            std::cout << "created user " << user_name << " in rmsystem " << rmsystem << "\n";
             return 0;
         }
         if (key_create->parsed()) {

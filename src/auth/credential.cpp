@@ -32,6 +32,7 @@ core::result<credential> session_credential(store::store& db,
     c.allowed = scopes{core::all_types, !read_only};
     c.session_key = row->key;
     c.user = row->user;
+    c.location = row->location;
     return c;
 }
 
@@ -41,11 +42,15 @@ std::string session_key(std::string_view session_id) {
     return sha256_hex(session_id);
 }
 
+std::string url_token_for(std::string_view session_id) {
+    return "pft_" + sha256_hex("posfeed url token\n" + std::string(session_id));
+}
+
 new_session make_session(const std::string& rmsystem, const std::string& user, std::string location,
                          std::string terminal, std::int64_t now_ms) {
     new_session s;
     s.session_id = "pfs_" + random_hex(32);
-    s.url_token = "pft_" + random_hex(32);
+    s.url_token = url_token_for(s.session_id);
     s.row = store::session_row{session_key(s.session_id),
                                sha256_hex(s.url_token),
                                rmsystem,
@@ -106,7 +111,7 @@ core::result<credential> authenticate_api_key(store::store& db, std::string_view
     if (!s.ok()) {
         return core::internal_error("stored scopes of key " + row->id + " are damaged");
     }
-    return credential{credential::kind::api_key, row->id, row->rmsystem, *s, {}, {}};
+    return credential{credential::kind::api_key, row->id, row->rmsystem, *s, {}, {}, {}};
 }
 
 } // namespace posfeed::auth

@@ -17,12 +17,15 @@ struct credential {
     scopes allowed;
     std::string session_key; ///< sessions and UrlTokens: hash of the session id
     std::string user;        ///< sessions and UrlTokens: the logged-in user
+    std::string location;    ///< sessions and UrlTokens: the login's Location ("" = none)
 };
 
-/// A new session: the secrets handed to the client once (`session_id` goes in the cookie or
+/// A new session: the secrets handed to the client (`session_id` goes in the cookie or
 /// `session=`, `url_token` in EventSource URLs) and the row stored, which keeps only their
-/// SHA-256 hashes. Both are 256 random bits from OpenSSL's RAND_bytes, as hex with a prefix
-/// (`pfs_`, `pft_`) so that a leaked value is recognisable.
+/// SHA-256 hashes. The session id is 256 random bits from OpenSSL's RAND_bytes; the UrlToken is
+/// derived from it one-way (url_token_for), so AboutMe can hand it out again without the
+/// server storing it, and it cannot be turned back into the session id. Both are hex with a
+/// prefix (`pfs_`, `pft_`) so that a leaked value is recognisable.
 struct new_session {
     std::string session_id;
     std::string url_token;
@@ -30,6 +33,9 @@ struct new_session {
 };
 new_session make_session(const std::string& rmsystem, const std::string& user, std::string location,
                          std::string terminal, std::int64_t now_ms);
+
+/// The UrlToken of a session id: `pft_` + hex SHA-256 of a domain-separated session id.
+std::string url_token_for(std::string_view session_id);
 
 /// The store key of a session id (its SHA-256).
 std::string session_key(std::string_view session_id);

@@ -113,6 +113,14 @@ status load_config_file(const std::string& path, config& cfg) {
         r.finish();
         errors += r.errors_;
     }
+    if (const auto* t = top.sub("sessions")) {
+        reader r(*t, "sessions.");
+        r.get("idle_ms", cfg.sessions.idle_ms);
+        r.get("cookie_secure", cfg.sessions.cookie_secure);
+        r.get("login_free_failures", cfg.sessions.login_free_failures);
+        r.finish();
+        errors += r.errors_;
+    }
     if (const auto* t = top.sub("limits")) {
         reader r(*t, "limits.");
         r.get("streams_per_credential", cfg.limits.streams_per_credential);

@@ -23,6 +23,13 @@ struct history_config {
     int prune_interval_ms = 60000;                 ///< how often the pruner runs
 };
 
+/// POS sessions (SPEC 7).
+struct sessions_config {
+    std::int64_t idle_ms = 30LL * 60 * 1000; ///< a session expires after this long idle
+    bool cookie_secure = false;              ///< add `Secure` to the cookie (behind HTTPS)
+    int login_free_failures = 3;             ///< failed logins per user before slowing down
+};
+
 /// Limits of SPEC 7; each is answered with a clear error, none crashes anything.
 struct limits_config {
     int streams_per_credential = 8;                   ///< 429 past it
@@ -46,6 +53,7 @@ struct config {
     feed_config feed;
     history_config history;
     limits_config limits;
+    sessions_config sessions;
 };
 
 /// Reads a TOML file into `cfg`, overriding only the keys it names. Unknown keys are errors

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cctype>
+#include <string>
 
 namespace posfeed::core {
 
@@ -15,14 +17,55 @@ void init_logging(std::string_view level) {
     spdlog::set_default_logger(logger);
 }
 
+namespace {
+
+/// Percent-decodes `s` (malformed escapes are kept as they are) for comparing names.
+std::string decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+            out.push_back(
+                static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+            i += 2;
+        } else {
+            out.push_back(s[i] == '+' ? ' ' : s[i]);
+        }
+    }
+    return out;
+}
+
+/// The path with the segment after `Sessions/` (a session id, which is a credential) redacted.
+std::string redact_path(std::string_view path) {
+    std::string out;
+    bool next_is_secret = false;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        const auto slash = path.find('/', start);
+        const std::string_view seg = path.substr(
+            start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        out += next_is_secret && !seg.empty() ? std::string_view("[redacted]") : seg;
+        next_is_secret = decode(seg) == "Sessions";
+        if (slash == std::string_view::npos) {
+            break;
+        }
+        out.push_back('/');
+        start = slash + 1;
+    }
+    return out;
+}
+
+} // namespace
+
 std::string redact_target(std::string_view target) {
     static constexpr std::array<std::string_view, 5> secret_keys = {"token", "session", "api_key",
                                                                     "key", "password"};
     const auto q = target.find('?');
     if (q == std::string_view::npos) {
-        return std::string(target);
+        return redact_path(target);
     }
-    std::string out(target.substr(0, q + 1));
+    std::string out = redact_path(target.substr(0, q)) + "?";
     std::string_view rest = target.substr(q + 1);
     bool first = true;
     while (true) {
@@ -34,9 +77,13 @@ std::string redact_target(std::string_view target) {
         first = false;
         const auto eq = part.find('=');
         const std::string_view name = part.substr(0, eq);
+        std::string plain = decode(name);
+        for (char& c : plain) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
         bool secret = false;
         for (const auto k : secret_keys) {
-            if (name == k) {
+            if (plain == k) {
                 secret = true;
             }
         }

@@ -10,8 +10,9 @@ namespace posfeed::core {
 void init_logging(std::string_view level);
 
 /// `target` (a request target, path and query) with the values of credential-bearing query
-/// parameters (`token`, `session`, `api_key`, `key`, `password`) replaced by `[redacted]`, so
-/// that it can be logged. Works on malformed input too: it never fails.
+/// parameters (`token`, `session`, `api_key`, `key`, `password`, matched after percent-decoding
+/// and ignoring case) and the session id in `/Sessions/{Session}/...` paths replaced by
+/// `[redacted]`, so that it can be logged. Works on malformed input too: it never fails.
 std::string redact_target(std::string_view target);
 
 } // namespace posfeed::core

@@ -13,7 +13,7 @@ bool is(core::type_mask set, core::event_type t) {
 
 } // namespace
 
-encoded_group::encoded_group(const store::event_group& g)
+encoded_group::encoded_group(const store::event_group& g, const watcher_count& watchers)
     : rmsystem_(g.rmsystem), rve_(g.rve), id_line_(feed::id_line(g.rve.str())) {
     // Event types in order of first appearance; within a type, records in logged order.
     std::vector<core::event_type> order;
@@ -23,50 +23,74 @@ encoded_group::encoded_group(const store::event_group& g)
             order.push_back(e.type);
         }
     }
-    const auto add_packet = [&](core::event_type type, std::string location, std::string only,
-                                std::string session, auto&& keep) {
+    const auto encode = [&](packet p, const std::vector<std::string_view>& records) {
+        for (const auto fmt : {packet_format::json, packet_format::xml}) {
+            std::string data;
+            append_packet(data, fmt, p.type, records, g.rve);
+            append_event_fields(p.frame[static_cast<int>(fmt)], core::to_string(p.type), data);
+        }
+        packets_.push_back(std::move(p));
+    };
+    const auto records_where = [&](core::event_type type, auto&& keep) {
         std::vector<std::string_view> records;
         for (const auto& e : g.events) {
             if (e.type == type && keep(e)) {
                 records.push_back(e.body);
             }
         }
-        packet p{type, std::move(location), std::move(only), std::move(session), {}};
-        for (const auto fmt : {packet_format::json, packet_format::xml}) {
-            std::string data;
-            append_packet(data, fmt, type, records, g.rve);
-            append_event_fields(p.frame[static_cast<int>(fmt)], core::to_string(type), data);
+        return records;
+    };
+    const auto distinct = [&](core::event_type type, auto field) {
+        std::vector<std::string> values;
+        for (const auto& e : g.events) {
+            if (e.type == type &&
+                std::find(values.begin(), values.end(), e.*field) == values.end()) {
+                values.push_back(e.*field);
+            }
         }
-        packets_.push_back(std::move(p));
+        return values;
     };
     for (const auto type : order) {
-        if (is(core::session_types, type)) {
-            std::vector<std::string> sessions;
+        if (type == core::event_type::barcode) {
             for (const auto& e : g.events) {
-                if (e.type == type &&
-                    std::find(sessions.begin(), sessions.end(), e.session) == sessions.end()) {
-                    sessions.push_back(e.session);
+                if (e.type != type) {
+                    continue;
                 }
+                const auto with_owner = [&](int owner) {
+                    std::string body(e.body.substr(0, e.body.size() - 1));
+                    body += ",\"Owner\":" + std::to_string(owner) + "}";
+                    return body;
+                };
+                if (e.session.empty()) {
+                    const std::string b = with_owner(2);
+                    encode({type, "", e.location, audience::all, "", {}}, {b});
+                    continue;
+                }
+                const int n = watchers ? watchers(e.session) : 1;
+                const std::string mine = with_owner(n <= 1 ? 1 : 2);
+                const std::string others = with_owner(0);
+                encode({type, "", e.location, audience::session, e.session, {}}, {mine});
+                encode({type, "", e.location, audience::other_sessions, e.session, {}}, {others});
             }
-            for (const auto& s : sessions) {
-                add_packet(type, "", "", s, [&](const store::event& e) { return e.session == s; });
+            continue;
+        }
+        if (is(core::session_types, type)) {
+            for (const auto& s : distinct(type, &store::event::session)) {
+                encode({type, "", "", audience::session, s, {}},
+                       records_where(type, [&](const store::event& e) { return e.session == s; }));
             }
             continue;
         }
         std::vector<std::string> locations;
         if (is(core::location_types, type)) {
-            for (const auto& e : g.events) {
-                if (e.type == type &&
-                    std::find(locations.begin(), locations.end(), e.location) == locations.end()) {
-                    locations.push_back(e.location);
-                }
-            }
+            locations = distinct(type, &store::event::location);
         }
-        add_packet(type, "", locations.size() == 1 ? locations.front() : "", "",
-                   [](const store::event&) { return true; });
+        encode({type, "", locations.size() == 1 ? locations.front() : "", audience::all, "", {}},
+               records_where(type, [](const store::event&) { return true; }));
         if (locations.size() > 1) {
             for (const auto& l : locations) {
-                add_packet(type, l, "", "", [&](const store::event& e) { return e.location == l; });
+                encode({type, l, "", audience::all, "", {}},
+                       records_where(type, [&](const store::event& e) { return e.location == l; }));
             }
         }
     }
@@ -76,8 +100,19 @@ bool encoded_group::selects(const packet& p, const subscription_filter& f) {
     if (!is(f.want, p.type)) {
         return false;
     }
-    if (is(core::session_types, p.type)) {
-        return !f.session.empty() && p.session == f.session;
+    switch (p.to) {
+    case audience::session:
+        if (f.session.empty() || p.session != f.session) {
+            return false;
+        }
+        break;
+    case audience::other_sessions:
+        if (!f.session.empty() && p.session == f.session) {
+            return false;
+        }
+        break;
+    case audience::all:
+        break;
     }
     if (f.location.empty() || !is(core::location_types, p.type)) {
         return p.location.empty();

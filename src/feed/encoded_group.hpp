@@ -4,6 +4,7 @@
 #include "feed/packet.hpp"
 #include "store/store.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,10 +26,16 @@ struct subscription_filter {
 /// the last packet a subscriber receives from the group, and a blank line after each.
 class encoded_group {
   public:
+    /// How many subscribers of a session want `barcode` (for the barcode Owner of SPEC 4).
+    using watcher_count = std::function<int(const std::string& session_key)>;
+
     /// Encodes `g`: per event type, one packet with all its records; for location-filterable
     /// types with records at several locations, one packet per location as well; for
-    /// session-scoped types, one packet per session.
-    explicit encoded_group(const store::event_group& g);
+    /// session-scoped types, one packet per session. Each barcode scan gets its own packets:
+    /// aimed at a session, one with Owner 1 (2 when `watchers` says the session has several
+    /// barcode subscribers) for that session's subscribers and one with Owner 0 for the rest;
+    /// aimed at none, one with Owner 2 for all.
+    explicit encoded_group(const store::event_group& g, const watcher_count& watchers = {});
 
     const std::string& rmsystem() const { return rmsystem_; }
     core::rve rve() const { return rve_; }
@@ -49,10 +56,18 @@ class encoded_group {
     std::size_t bytes_for(const subscription_filter& filter) const;
 
   private:
+    /// Which subscribers a packet is for, besides type and location.
+    enum class audience {
+        all,            ///< everyone who wants the type
+        session,        ///< only subscribers of `session`
+        other_sessions, ///< everyone except subscribers of `session`
+    };
+
     struct packet {
         core::event_type type;
         std::string location;      ///< records of this location only; "" = all of the type's
-        std::string only_location; ///< when "" packet's records are all of one location: it
+        std::string only_location; ///< when every record is at one location: that location
+        audience to = audience::all;
         std::string session;
         std::string frame[2]; ///< by packet_format
     };

@@ -48,7 +48,8 @@ hub::hub(std::vector<boost::asio::any_io_executor> executors) {
 }
 
 void hub::publish(const store::group_ptr& g) {
-    auto encoded = std::make_shared<const encoded_group>(*g);
+    auto encoded = std::make_shared<const encoded_group>(
+        *g, [this](const std::string& session) { return barcode_watchers(session); });
     published_.fetch_add(1, std::memory_order_relaxed);
     for (auto& sh : shards_) {
         boost::asio::post(sh.ex, [&sh, encoded] {
@@ -63,9 +64,42 @@ void hub::publish(const store::group_ptr& g) {
     }
 }
 
+namespace {
+
+bool watches_barcodes(const subscriber& s) {
+    return !s.filter().session.empty() &&
+           (s.filter().want & core::bit(core::event_type::barcode)) != 0;
+}
+
+} // namespace
+
 void hub::attach(subscriber& s) {
     shards_[s.shard()].by_rmsystem[s.rmsystem()].push_back(&s);
     subscribers_.fetch_add(1);
+    if (watches_barcodes(s)) {
+        const std::lock_guard lock(watchers_mu_);
+        ++barcode_watchers_[s.filter().session];
+    }
+}
+
+int hub::barcode_watchers(const std::string& session_key) {
+    const std::lock_guard lock(watchers_mu_);
+    const auto it = barcode_watchers_.find(session_key);
+    return it == barcode_watchers_.end() ? 0 : it->second;
+}
+
+void hub::close_credential(const std::string& credential, const std::string& reason) {
+    for (auto& sh : shards_) {
+        boost::asio::post(sh.ex, [&sh, credential, reason] {
+            for (auto& [_, list] : sh.by_rmsystem) {
+                for (subscriber* s : list) {
+                    if (s->credential() == credential) {
+                        s->close(reason);
+                    }
+                }
+            }
+        });
+    }
 }
 
 void hub::detach(subscriber& s) {
@@ -80,6 +114,12 @@ void hub::detach(subscriber& s) {
         *pos = list.back();
         list.pop_back();
         subscribers_.fetch_sub(1);
+        if (watches_barcodes(s)) {
+            const std::lock_guard lock(watchers_mu_);
+            if (--barcode_watchers_[s.filter().session] <= 0) {
+                barcode_watchers_.erase(s.filter().session);
+            }
+        }
     }
     if (list.empty()) {
         map.erase(it);

@@ -40,6 +40,12 @@ class hub {
     /// Closes every stream (shutdown). Thread-safe.
     void close_all(const std::string& reason);
 
+    /// Closes every stream opened with `credential` (logout, revoked key). Thread-safe.
+    void close_credential(const std::string& credential, const std::string& reason);
+
+    /// Subscribers of session `session_key` that want `barcode` now (SPEC 4 Owner).
+    int barcode_watchers(const std::string& session_key);
+
     /// Counts an open stream against `credential`'s limit; false when `limit` are open.
     bool try_open_stream(const std::string& credential, int limit);
     void close_stream(const std::string& credential);
@@ -59,6 +65,8 @@ class hub {
     std::atomic<std::uint64_t> published_{0};
     std::mutex streams_mu_;
     std::unordered_map<std::string, int> streams_;
+    std::mutex watchers_mu_;
+    std::unordered_map<std::string, int> barcode_watchers_;
 };
 
 } // namespace posfeed::feed

@@ -17,13 +17,15 @@ namespace posfeed::feed {
 class subscriber {
   public:
     subscriber(boost::asio::any_io_executor ex, std::size_t shard, std::string rmsystem,
-               subscription_filter filter, std::size_t queue_limit)
+               subscription_filter filter, std::size_t queue_limit, std::string credential)
         : shard_(shard), rmsystem_(std::move(rmsystem)), filter_(std::move(filter)),
-          queue_limit_(queue_limit), wake_(ex) {}
+          queue_limit_(queue_limit), credential_(std::move(credential)), wake_(ex) {}
 
     std::size_t shard() const { return shard_; }
     const std::string& rmsystem() const { return rmsystem_; }
     const subscription_filter& filter() const { return filter_; }
+    /// The credential that opened the stream (key id or session key).
+    const std::string& credential() const { return credential_; }
 
     /// Queues `g` if the filter selects anything of it and wakes the writer. Past the queue
     /// limit the queue is dropped and overflowed() turns true (the stream then re-reads from
@@ -50,6 +52,7 @@ class subscriber {
     std::string rmsystem_;
     subscription_filter filter_;
     std::size_t queue_limit_;
+    std::string credential_;
     std::deque<encoded_ptr> queue_;
     std::size_t queued_bytes_ = 0;
     bool overflowed_ = false;

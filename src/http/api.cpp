@@ -28,18 +28,42 @@ asio::awaitable<response> handle_openapi(context& ctx, const request& req, const
         co_return error_response(req, matched.err(), 1, allowed_methods(t.path));
     }
     const auto& [r, args] = *matched;
-    auto cred = co_await authenticate(ctx, req);
+    if (r->serve != nullptr) {
+        co_return co_await r->serve(ctx, req, t);
+    }
+    auto cred = co_await authenticate(ctx, req, t);
     if (!cred.ok()) {
         co_return error_response(req, cred.err());
+    }
+    if (cred->kind == auth::credential::kind::url_token) {
+        co_return error_response(
+            req, core::error{core::error_code::permission_denied,
+                             "a UrlToken is read-only and for the event source only; "
+                             "use the session cookie or an API key"});
+    }
+    if (r->need == access::session && cred->kind != auth::credential::kind::session) {
+        co_return error_response(
+            req, core::error{core::error_code::permission_denied,
+                             "this route acts for a POS session: log in and send the "
+                             "session cookie or session="});
     }
     if (r->write && !cred->allowed.write) {
         co_return error_response(
             req, core::error{core::error_code::permission_denied,
                              "this credential may not write; it needs the 'write' scope"});
     }
-    auto action = r->handler(req, t, args);
+    auto action = r->handler(req, t, args, *cred);
     if (!action.ok()) {
         co_return error_response(req, action.err());
+    }
+    if (action->precheck) {
+        auto check = [&ctx, rm = cred->rmsystem, fn = std::move(action->precheck)] {
+            return fn(ctx.db, rm);
+        };
+        const auto ok = co_await ctx.pool.run(std::move(check));
+        if (!ok.ok()) {
+            co_return error_response(req, ok.err());
+        }
     }
     if (action->read) {
         auto read = [&ctx, rm = cred->rmsystem, fn = std::move(action->read)] {

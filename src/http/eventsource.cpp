@@ -228,7 +228,7 @@ asio::awaitable<core::result<stream_request>> validate(context& ctx, const reque
         co_return core::error{core::error_code::unavailable,
                               "the server is shutting down; reconnect"};
     }
-    auto cred = co_await authenticate(ctx, req);
+    auto cred = co_await authenticate(ctx, req, t);
     if (!cred.ok()) {
         co_return cred.take_err();
     }
@@ -240,18 +240,36 @@ asio::awaitable<core::result<stream_request>> validate(context& ctx, const reque
                               "this credential belongs to another RmSystem than '" +
                                   std::string(suffix.substr(1)) + "'"};
     }
+    // Whose session events (sale, usermessage, userprompt) this stream gets: the credential's
+    // own session, or with an API key the session named by session=.
+    out.filter.session = out.cred.session_key;
+    if (const auto named = t.param("session");
+        named && out.cred.kind == auth::credential::kind::api_key) {
+        const std::string key = auth::session_key(*named);
+        auto find = [&ctx, key] { return ctx.db.find_session(key); };
+        const auto row = co_await ctx.pool.run(std::move(find));
+        if (!row || row->ended || row->rmsystem != out.cred.rmsystem) {
+            co_return core::invalid_argument("session= names no live session of this RmSystem");
+        }
+        out.filter.session = key;
+    }
     const auto want = t.param("want");
-    if (!want) {
+    if (!want && out.filter.session.empty()) {
         co_return core::invalid_argument(
             "parameter 'want' is required: a comma-separated list of event "
             "types; valid types are " +
             std::string(core::valid_type_list()));
     }
-    auto w = feed::parse_want(*want);
+    auto w = feed::parse_want(want ? *want : std::string_view("sale"));
     if (!w.ok()) {
         co_return w.take_err();
     }
     out.want = std::move(*w);
+    if ((out.want.mask & core::session_types) != 0 && out.filter.session.empty()) {
+        co_return core::invalid_argument(
+            "event types sale, usermessage and userprompt belong to a POS session: "
+            "log in and use the session cookie, session= or token=");
+    }
     if (const auto f = t.param("format")) {
         if (*f == "xml") {
             out.filter.format = feed::packet_format::xml;
@@ -355,8 +373,11 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
                 std::vector<feed::encoded_group> encoded;
                 encoded.reserve(page.groups.size());
                 std::vector<asio::const_buffer> bufs;
+                const auto watchers = [&ctx](const std::string& session) {
+                    return ctx.hub.barcode_watchers(session);
+                };
                 for (const auto& g : page.groups) {
-                    gather(encoded.emplace_back(g), filter, bufs);
+                    gather(encoded.emplace_back(g, watchers), filter, bufs);
                 }
                 if (!page.groups.empty()) {
                     cursor = page.groups.back().rve;
@@ -484,7 +505,7 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
 
     auto ex = co_await asio::this_coro::executor;
     feed::subscriber sub(ex, shard, sr->cred.rmsystem, sr->filter,
-                         ctx.cfg.limits.subscriber_queue_bytes);
+                         ctx.cfg.limits.subscriber_queue_bytes, sr->cred.id);
     ctx.hub.attach(sub);
     struct detach_guard {
         feed::hub& hub;

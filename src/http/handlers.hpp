@@ -9,10 +9,20 @@
 
 namespace posfeed::http {
 
-/// Establishes who is asking from the request's credentials (`X-Api-Key` for now);
-/// unauthenticated when there is none or it is not valid. Reads the store on the pool.
-boost::asio::awaitable<core::result<auth::credential>> authenticate(context& ctx,
-                                                                    const request& req);
+/// The session cookie's name.
+inline constexpr std::string_view session_cookie = "posfeed_session";
+
+/// The value of cookie `name`, or nullopt.
+std::optional<std::string_view> cookie_value(const request& req, std::string_view name);
+
+/// The session id the request presents: `session=` or the session cookie.
+std::optional<std::string> presented_session_id(const request& req, const target& t);
+
+/// Establishes who is asking, in this order: `X-Api-Key`, `token=` (a UrlToken), `session=`,
+/// the session cookie. unauthenticated when there is none or it is not valid (unknown,
+/// revoked, ended, expired). Reads the store on the pool.
+boost::asio::awaitable<core::result<auth::credential>>
+authenticate(context& ctx, const request& req, const target& t);
 
 /// Whether `path` is an event-source URL (`/eventsource` or `/eventsource_<RmSystem>`).
 bool is_eventsource_path(std::string_view path);

@@ -1,11 +1,13 @@
 #include "http/routes.hpp"
 
+#include "pos/barcode.hpp"
 #include "pos/customers.hpp"
 #include "pos/levels.hpp"
 #include "pos/products.hpp"
 #include "pos/queries.hpp"
 #include "pos/records.hpp"
 #include "pos/sales.hpp"
+#include "pos/terminal.hpp"
 
 namespace posfeed::http {
 namespace {
@@ -66,17 +68,21 @@ core::result<api_action> delete_action(std::string_view kind, std::string_view i
     return a;
 }
 
-core::result<api_action> list_products(const request&, const target& t, const args_t&) {
+core::result<api_action> list_products(const request&, const target& t, const args_t&,
+                                       const auth::credential&) {
     return list_action(t, pos::product_kind);
 }
-core::result<api_action> create_product(const request& req, const target&, const args_t&) {
+core::result<api_action> create_product(const request& req, const target&, const args_t&,
+                                        const auth::credential&) {
     return write_action(pos::parse_product_input(req.body(), true), pos::create_product,
                         beast_http::status::created);
 }
-core::result<api_action> get_product(const request&, const target&, const args_t& a) {
+core::result<api_action> get_product(const request&, const target&, const args_t& a,
+                                     const auth::credential&) {
     return one_action(pos::product_kind, "Pid", a[0], "product");
 }
-core::result<api_action> patch_product(const request& req, const target&, const args_t& a) {
+core::result<api_action> patch_product(const request& req, const target&, const args_t& a,
+                                       const auth::credential&) {
     const auto pid = pos::parse_id(a[0], "Pid");
     if (!pid.ok()) {
         return pid.err();
@@ -86,21 +92,26 @@ core::result<api_action> patch_product(const request& req, const target&, const 
         [p = *pid](pos::product_input in) { return pos::patch_product(p, std::move(in)); },
         beast_http::status::ok);
 }
-core::result<api_action> delete_product(const request&, const target&, const args_t& a) {
+core::result<api_action> delete_product(const request&, const target&, const args_t& a,
+                                        const auth::credential&) {
     return delete_action(pos::product_kind, "Pid", a[0], "product", core::event_type::products);
 }
 
-core::result<api_action> list_customers(const request&, const target& t, const args_t&) {
+core::result<api_action> list_customers(const request&, const target& t, const args_t&,
+                                        const auth::credential&) {
     return list_action(t, pos::customer_kind);
 }
-core::result<api_action> create_customer(const request& req, const target&, const args_t&) {
+core::result<api_action> create_customer(const request& req, const target&, const args_t&,
+                                         const auth::credential&) {
     return write_action(pos::parse_customer_input(req.body(), true), pos::create_customer,
                         beast_http::status::created);
 }
-core::result<api_action> get_customer(const request&, const target&, const args_t& a) {
+core::result<api_action> get_customer(const request&, const target&, const args_t& a,
+                                      const auth::credential&) {
     return one_action(pos::customer_kind, "Cid", a[0], "customer");
 }
-core::result<api_action> patch_customer(const request& req, const target&, const args_t& a) {
+core::result<api_action> patch_customer(const request& req, const target&, const args_t& a,
+                                        const auth::credential&) {
     const auto cid = pos::parse_id(a[0], "Cid");
     if (!cid.ok()) {
         return cid.err();
@@ -110,27 +121,159 @@ core::result<api_action> patch_customer(const request& req, const target&, const
         [c = *cid](pos::customer_input in) { return pos::patch_customer(c, std::move(in)); },
         beast_http::status::ok);
 }
-core::result<api_action> delete_customer(const request&, const target&, const args_t& a) {
+core::result<api_action> delete_customer(const request&, const target&, const args_t& a,
+                                         const auth::credential&) {
     return delete_action(pos::customer_kind, "Cid", a[0], "customer", core::event_type::customers);
 }
 
-core::result<api_action> list_levels(const request&, const target& t, const args_t&) {
+core::result<api_action> list_levels(const request&, const target& t, const args_t&,
+                                     const auth::credential&) {
     return list_action(t, pos::level_kind);
 }
-core::result<api_action> adjust_stock(const request& req, const target&, const args_t&) {
+core::result<api_action> adjust_stock(const request& req, const target&, const args_t&,
+                                      const auth::credential&) {
     return write_action(pos::parse_stock_adjustment(req.body()), pos::adjust_stock,
                         beast_http::status::ok);
 }
 
-core::result<api_action> list_sales(const request&, const target& t, const args_t&) {
+core::result<api_action> list_sales(const request&, const target& t, const args_t&,
+                                    const auth::credential&) {
     return list_action(t, pos::sale_kind);
 }
-core::result<api_action> create_sale(const request& req, const target&, const args_t&) {
+core::result<api_action> create_sale(const request& req, const target&, const args_t&,
+                                     const auth::credential&) {
     return write_action(pos::parse_sale_input(req.body()), pos::complete_sale,
                         beast_http::status::created);
 }
-core::result<api_action> get_sale(const request&, const target&, const args_t& a) {
+core::result<api_action> get_sale(const request&, const target&, const args_t& a,
+                                  const auth::credential&) {
     return one_action(pos::sale_kind, "Sid", a[0], "sale");
+}
+
+// POS terminal routes: act for the caller's session.
+
+pos::terminal terminal_of(const auth::credential& c) {
+    std::int64_t location = 1;
+    if (const auto l = pos::parse_id(c.location, "Location"); l.ok()) {
+        location = *l;
+    }
+    return pos::terminal{c.session_key, location};
+}
+
+core::result<api_action> get_sale_of_session(const request&, const target&, const args_t&,
+                                             const auth::credential& c) {
+    api_action a;
+    a.read = [t = terminal_of(c)](store::store& db, const std::string& rm) {
+        return pos::get_active_sale(db, rm, t);
+    };
+    return a;
+}
+core::result<api_action> add_item(const request& req, const target&, const args_t&,
+                                  const auth::credential& c) {
+    return write_action(
+        pos::parse_item_input(req.body()),
+        [t = terminal_of(c)](pos::item_input in) { return pos::add_sale_item(t, std::move(in)); },
+        beast_http::status::ok);
+}
+core::result<api_action> remove_item(const request&, const target&, const args_t& a,
+                                     const auth::credential& c) {
+    const auto n = pos::parse_id(a[0], "line");
+    if (!n.ok()) {
+        return n.err();
+    }
+    api_action act;
+    act.write = pos::remove_sale_item(terminal_of(c), *n);
+    return act;
+}
+core::result<api_action> add_payment(const request& req, const target&, const args_t&,
+                                     const auth::credential& c) {
+    return write_action(
+        pos::parse_payment_input(req.body()),
+        [t = terminal_of(c)](pos::payment_input in) { return pos::add_payment(t, std::move(in)); },
+        beast_http::status::ok);
+}
+core::result<api_action> complete(const request&, const target&, const args_t&,
+                                  const auth::credential& c) {
+    api_action a;
+    a.write = pos::complete_active_sale(terminal_of(c));
+    return a;
+}
+core::result<api_action> void_sale(const request&, const target&, const args_t&,
+                                   const auth::credential& c) {
+    api_action a;
+    a.write = pos::void_active_sale(terminal_of(c));
+    return a;
+}
+core::result<api_action> answer(const request& req, const target&, const args_t& a,
+                                const auth::credential& c) {
+    const auto id = pos::parse_id(a[0], "PromptId");
+    if (!id.ok()) {
+        return id.err();
+    }
+    api_action act;
+    act.write = pos::answer_prompt(c.session_key, *id, req.body());
+    return act;
+}
+
+/// Checks that the session named in a back-office URL exists, is live and belongs to `rm`.
+std::function<core::status(store::store&, const std::string&)> session_exists(std::string key) {
+    return [key = std::move(key)](store::store& db, const std::string& rm) -> core::status {
+        const auto s = db.find_session(key);
+        if (!s || s->ended || s->rmsystem != rm) {
+            return core::not_found("no such session in this RmSystem, or it has ended");
+        }
+        return core::ok_status();
+    };
+}
+
+core::result<api_action> message(const request& req, const target&, const args_t& a,
+                                 const auth::credential&) {
+    auto in = pos::parse_message_input(req.body());
+    if (!in.ok()) {
+        return in.take_err();
+    }
+    const std::string key = auth::session_key(a[0]);
+    api_action act;
+    act.precheck = session_exists(key);
+    act.write = pos::send_message(key, std::move(*in));
+    act.success = beast_http::status::created;
+    return act;
+}
+core::result<api_action> prompt(const request& req, const target&, const args_t& a,
+                                const auth::credential&) {
+    auto in = pos::parse_prompt_input(req.body());
+    if (!in.ok()) {
+        return in.take_err();
+    }
+    const std::string key = auth::session_key(a[0]);
+    api_action act;
+    act.precheck = session_exists(key);
+    act.write = pos::send_prompt(key, std::move(*in));
+    act.success = beast_http::status::created;
+    return act;
+}
+core::result<api_action> get_prompt(const request&, const target&, const args_t& a,
+                                    const auth::credential&) {
+    return one_action(pos::prompt_kind, "PromptId", a[0], "prompt");
+}
+core::result<api_action> barcode(const request& req, const target&, const args_t&,
+                                 const auth::credential& c) {
+    std::string session_id;
+    auto in = pos::parse_barcode_scan(req.body(), &session_id);
+    if (!in.ok()) {
+        return in.take_err();
+    }
+    api_action act;
+    if (!session_id.empty()) {
+        in->session_key = auth::session_key(session_id);
+        act.precheck = session_exists(in->session_key);
+    } else {
+        // A terminal scanning for itself.
+        in->session_key = c.session_key;
+    }
+    act.write = pos::scan_barcode(std::move(*in));
+    act.success = beast_http::status::created;
+    return act;
 }
 
 /// Splits a path or pattern into segments.
@@ -185,6 +328,22 @@ const std::vector<route>& api_routes() {
         {verb::get, "/openapi/Sales", list_sales, false},
         {verb::post, "/openapi/Sales", create_sale, true},
         {verb::get, "/openapi/Sales/{Sid}", get_sale, false},
+        {verb::post, "/openapi/login", nullptr, false, access::open, serve_login},
+        {verb::post, "/openapi/logout", nullptr, false, access::session, serve_logout},
+        {verb::get, "/openapi/ActiveSession/AboutMe", nullptr, false, access::session,
+         serve_about_me},
+        {verb::get, "/openapi/ActiveSession/Sale", get_sale_of_session, false, access::session},
+        {verb::post, "/openapi/ActiveSession/Sale/Items", add_item, true, access::session},
+        {verb::delete_, "/openapi/ActiveSession/Sale/Items/{n}", remove_item, true,
+         access::session},
+        {verb::post, "/openapi/ActiveSession/Sale/Payments", add_payment, true, access::session},
+        {verb::post, "/openapi/ActiveSession/Sale/Complete", complete, true, access::session},
+        {verb::post, "/openapi/ActiveSession/Sale/Void", void_sale, true, access::session},
+        {verb::post, "/openapi/ActiveSession/Prompts/{PromptId}", answer, true, access::session},
+        {verb::post, "/openapi/Sessions/{Session}/Messages", message, true},
+        {verb::post, "/openapi/Sessions/{Session}/Prompts", prompt, true},
+        {verb::get, "/openapi/Prompts/{PromptId}", get_prompt, false},
+        {verb::post, "/openapi/Barcodes", barcode, true},
     };
     return routes;
 }

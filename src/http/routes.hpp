@@ -2,9 +2,12 @@
 
 #include "auth/credential.hpp"
 #include "core/error.hpp"
+#include "http/context.hpp"
 #include "http/request.hpp"
+
 #include "store/store.hpp"
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -20,19 +23,42 @@ struct api_action {
     beast_http::status success = beast_http::status::ok;
     /// A read, run on the blocking pool: returns the response body.
     std::function<core::result<std::string>(store::store&, const std::string& rmsystem)> read;
+    /// A check run on the blocking pool before the write (e.g. that a named session exists in
+    /// the caller's RmSystem).
+    std::function<core::status(store::store&, const std::string& rmsystem)> precheck;
 };
 
 /// Prepares the action of one route. `args` are the path parameters in order.
 using route_handler = core::result<api_action> (*)(const request& req, const target& t,
-                                                   const std::vector<std::string>& args);
+                                                   const std::vector<std::string>& args,
+                                                   const auth::credential& cred);
+
+/// A route that answers by itself (login, logout, AboutMe: they set cookies or need the
+/// presented session id).
+using route_server = boost::asio::awaitable<response> (*)(context& ctx, const request& req,
+                                                          const target& t);
+
+/// Who may call a route.
+enum class access {
+    credential, ///< an API key or a session (never a UrlToken: it is for the event source only)
+    session,    ///< a session (cookie or `session=`): the POS terminal routes
+    open,       ///< anyone (login); the route authenticates by itself
+};
 
 /// One route of the JSON API. Patterns name path parameters in braces, as OpenAPI does.
 struct route {
     beast_http::verb method;
     std::string_view pattern; ///< e.g. `/openapi/Products/{Pid}`
-    route_handler handler;
-    bool write; ///< needs the `write` scope
+    route_handler handler;    ///< nullptr when `serve` answers
+    bool write;               ///< needs the `write` scope
+    access need = access::credential;
+    route_server serve = nullptr;
 };
+
+/// The served routes (http/sessions.cpp).
+boost::asio::awaitable<response> serve_login(context& ctx, const request& req, const target& t);
+boost::asio::awaitable<response> serve_logout(context& ctx, const request& req, const target& t);
+boost::asio::awaitable<response> serve_about_me(context& ctx, const request& req, const target& t);
 
 /// Every route of the JSON API (the OpenAPI description is checked against this table).
 const std::vector<route>& api_routes();

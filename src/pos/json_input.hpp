@@ -38,6 +38,9 @@ class body_reader {
     /// A flag: 0, 1, true or false, returned as 0 or 1.
     std::optional<std::int64_t> flag(std::string_view key);
 
+    /// Marks `key` as accepted when the caller checks it by hand (arrays, nested objects).
+    void known(std::string_view key) { mark(key); }
+
     /// Records "field X is required" when `key` is absent.
     void require(std::string_view key);
 

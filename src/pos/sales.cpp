@@ -33,6 +33,7 @@ core::result<sale_input> parse_sale_input(std::string_view body) {
         out.location = *v;
     }
     out.cid = in.integer("Cid", 1, max_id);
+    in.known("Lines");
     if (const auto* lines = in.object().if_contains("Lines")) {
         if (!lines->is_array() || lines->get_array().empty() || lines->get_array().size() > 1000) {
             in.fail(core::invalid_argument("field 'Lines' must be an array of 1 to 1000 lines "
@@ -92,7 +93,7 @@ core::result<store::record> apply_sale(store::write_txn& tx, const sale_input& i
         total += l.qty * price;
         sold[l.pid] += l.qty;
     }
-    const std::int64_t sid = tx.next_id("sid");
+    const std::int64_t sid = in.sid ? *in.sid : tx.next_id("sid");
     boost::json::object sale{{"Sid", sid},
                              {"Location", in.location},
                              {"Completed", iso_time(tx.rve())},

@@ -21,6 +21,7 @@ struct sale_line {
 
 /// A validated POST /openapi/Sales body: `{Location, Cid?, Lines:[{Pid, Qty, Price?}]}`.
 struct sale_input {
+    std::optional<std::int64_t> sid; ///< a new Sid when absent (an active sale brings its own)
     std::int64_t location = 0;
     std::optional<std::int64_t> cid;
     std::vector<sale_line> lines;

@@ -1,0 +1,191 @@
+#include "auth/credential.hpp"
+#include "core/json.hpp"
+#include "http/handlers.hpp"
+#include "http/routes.hpp"
+#include "pos/json_input.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
+namespace posfeed::http {
+namespace {
+
+namespace asio = boost::asio;
+
+/// Slows down repeated failed logins per user name: after `free` failures in a row, each
+/// attempt waits 250 ms doubling up to 8 s before its password is checked. A success resets
+/// the count; so does 15 minutes without a failure.
+class login_throttle {
+  public:
+    std::chrono::milliseconds delay_for(const std::string& user, int free) {
+        const std::lock_guard lock(mu_);
+        const auto it = failures_.find(user);
+        if (it == failures_.end() ||
+            std::chrono::steady_clock::now() - it->second.last > std::chrono::minutes(15)) {
+            return std::chrono::milliseconds(0);
+        }
+        const int over = it->second.count - free;
+        if (over < 0) {
+            return std::chrono::milliseconds(0);
+        }
+        return std::chrono::milliseconds(std::min<std::int64_t>(8000, 250LL << std::min(over, 5)));
+    }
+
+    void failed(const std::string& user) {
+        const std::lock_guard lock(mu_);
+        if (failures_.size() > 100000) {
+            failures_.clear(); // bounded memory under a spray of made-up names
+        }
+        auto& f = failures_[user];
+        ++f.count;
+        f.last = std::chrono::steady_clock::now();
+    }
+
+    void succeeded(const std::string& user) {
+        const std::lock_guard lock(mu_);
+        failures_.erase(user);
+    }
+
+  private:
+    struct entry {
+        int count = 0;
+        std::chrono::steady_clock::time_point last;
+    };
+    std::mutex mu_;
+    std::unordered_map<std::string, entry> failures_;
+};
+
+login_throttle& throttle() {
+    static login_throttle t;
+    return t;
+}
+
+std::string cookie_header(const context& ctx, std::string_view value, std::int64_t max_age_s) {
+    std::string c = std::string(session_cookie) + "=" + std::string(value) +
+                    "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_s);
+    if (ctx.cfg.sessions.cookie_secure) {
+        c += "; Secure";
+    }
+    return c;
+}
+
+struct login_input {
+    std::string user;
+    std::string password;
+    std::string location;
+    std::string terminal;
+};
+
+core::result<login_input> parse_login(std::string_view body) {
+    auto r = pos::body_reader::parse(body);
+    if (!r.ok()) {
+        return r.take_err();
+    }
+    auto& in = *r;
+    login_input out;
+    in.require("User");
+    in.require("Password");
+    out.user = in.string("User", 200).value_or("");
+    out.password = in.string("Password", 1000).value_or("");
+    if (const auto l = in.integer("Location", 1, 999'999'999'999)) {
+        out.location = std::to_string(*l);
+    }
+    out.terminal = in.string("Terminal", 100).value_or("");
+    if (auto s = in.finish(); !s.ok()) {
+        return s.take_err();
+    }
+    return out;
+}
+
+} // namespace
+
+asio::awaitable<response> serve_login(context& ctx, const request& req, const target&) {
+    auto in = parse_login(req.body());
+    if (!in.ok()) {
+        co_return error_response(req, in.err());
+    }
+    const auto delay = throttle().delay_for(in->user, ctx.cfg.sessions.login_free_failures);
+    if (delay.count() > 0) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    auto check = [&ctx, user = in->user, password = in->password] {
+        return auth::check_password(ctx.db, user, password);
+    };
+    auto user = co_await ctx.pool.run(std::move(check));
+    if (!user.ok()) {
+        throttle().failed(in->user);
+        spdlog::info("login failed for a user name (not logged)");
+        co_return error_response(req, user.err());
+    }
+    throttle().succeeded(in->user);
+    auto session = auth::make_session(user->rmsystem, user->name, in->location, in->terminal,
+                                      core::system_now_ms());
+    auto add = [&ctx, row = session.row] { return ctx.db.add_session(row); };
+    if (const auto s = co_await ctx.pool.run(std::move(add)); !s.ok()) {
+        co_return error_response(req, s.err());
+    }
+    std::string body = "{\"data\":{\"Session\":";
+    core::append_json_string(body, session.session_id);
+    body += ",\"UrlToken\":";
+    core::append_json_string(body, session.url_token);
+    body += ",\"RmSystem\":";
+    core::append_json_string(body, user->rmsystem);
+    body += "}}";
+    auto res = json_response(req, beast_http::status::ok, std::move(body));
+    res.set(beast_http::field::set_cookie,
+            cookie_header(ctx, session.session_id,
+                          std::max<std::int64_t>(1, ctx.cfg.sessions.idle_ms / 1000)));
+    co_return res;
+}
+
+asio::awaitable<response> serve_logout(context& ctx, const request& req, const target& t) {
+    auto cred = co_await authenticate(ctx, req, t);
+    if (!cred.ok()) {
+        co_return error_response(req, cred.err());
+    }
+    if (cred->kind != auth::credential::kind::session) {
+        co_return error_response(
+            req, core::error{core::error_code::permission_denied,
+                             "logout ends a session: send the session cookie or session="});
+    }
+    auto end = [&ctx, key = cred->session_key] { return ctx.db.end_session(key); };
+    co_await ctx.pool.run(std::move(end));
+    // Every stream the session opened, with its cookie, session= or its UrlToken, closes.
+    ctx.hub.close_credential(cred->session_key, "the session logged out");
+    auto res = json_response(req, beast_http::status::ok, R"({"data":{"LoggedOut":true}})");
+    res.set(beast_http::field::set_cookie, cookie_header(ctx, "", 0));
+    co_return res;
+}
+
+asio::awaitable<response> serve_about_me(context& ctx, const request& req, const target& t) {
+    auto cred = co_await authenticate(ctx, req, t);
+    if (!cred.ok()) {
+        co_return error_response(req, cred.err());
+    }
+    const auto session_id = presented_session_id(req, t);
+    if (cred->kind != auth::credential::kind::session || !session_id) {
+        co_return error_response(
+            req, core::error{core::error_code::permission_denied,
+                             "AboutMe describes a POS session: send the session cookie or "
+                             "session="});
+    }
+    std::string body = "{\"data\":{\"UrlToken\":";
+    core::append_json_string(body, auth::url_token_for(*session_id));
+    body += ",\"RmSystem\":";
+    core::append_json_string(body, cred->rmsystem);
+    body += ",\"User\":";
+    core::append_json_string(body, cred->user);
+    body += ",\"Session\":";
+    core::append_json_string(body, *session_id);
+    body += "}}";
+    co_return json_response(req, beast_http::status::ok, std::move(body));
+}
+
+} // namespace posfeed::http
