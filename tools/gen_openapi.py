@@ -145,6 +145,9 @@ spec = {
             "responses": {**ok("the scan as classified", data("#/components/schemas/Barcode"), "201"), **errors(400, 401, 403, 404)}}},
         "/openapi/spec.json": {"get": {"summary": "This description", "security": [],
                                        "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (counts only, no tenant data)", "security": [],
+                             "responses": {"200": {"description": "Prometheus text exposition",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/healthz": {"get": {"summary": "Process and database health", "security": [],
                              "responses": {**ok("healthy", {"type": "object"}), "503": {"description": "database unavailable"}}}},
         "/eventsource": {"get": {

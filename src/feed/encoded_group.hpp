@@ -52,6 +52,15 @@ class encoded_group {
         }
     }
 
+    /// As for_each_frame, with the packet's type: `f(core::event_type, const std::string&)`.
+    template <class F> void for_each_packet(const subscription_filter& filter, F&& f) const {
+        for (const auto& p : packets_) {
+            if (selects(p, filter)) {
+                f(p.type, p.frame[static_cast<int>(filter.format)]);
+            }
+        }
+    }
+
     /// Bytes `filter` would receive of this group (for queue accounting).
     std::size_t bytes_for(const subscription_filter& filter) const;
 

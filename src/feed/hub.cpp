@@ -19,16 +19,25 @@ void subscriber::offer(const encoded_ptr& g) {
     }
     if (queued_bytes_ + n > queue_limit_ && !queue_.empty()) {
         queue_.clear();
+        account(-static_cast<std::int64_t>(queued_bytes_));
         queued_bytes_ = 0;
         overflowed_ = true;
     } else {
         queue_.push_back(g);
         queued_bytes_ += n;
+        account(static_cast<std::int64_t>(n));
     }
     wake_.cancel();
 }
 
+void subscriber::account(std::int64_t delta) {
+    if (total_ != nullptr) {
+        total_->fetch_add(delta, std::memory_order_relaxed);
+    }
+}
+
 std::deque<encoded_ptr> subscriber::take() {
+    account(-static_cast<std::int64_t>(queued_bytes_));
     queued_bytes_ = 0;
     return std::exchange(queue_, {});
 }
@@ -74,6 +83,7 @@ bool watches_barcodes(const subscriber& s) {
 } // namespace
 
 void hub::attach(subscriber& s) {
+    s.count_queue_in(&queued_bytes_);
     shards_[s.shard()].by_rmsystem[s.rmsystem()].push_back(&s);
     subscribers_.fetch_add(1);
     if (watches_barcodes(s)) {
@@ -114,6 +124,8 @@ void hub::detach(subscriber& s) {
         *pos = list.back();
         list.pop_back();
         subscribers_.fetch_sub(1);
+        s.take();
+        s.count_queue_in(nullptr);
         if (watches_barcodes(s)) {
             const std::lock_guard lock(watchers_mu_);
             if (--barcode_watchers_[s.filter().session] <= 0) {

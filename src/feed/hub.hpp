@@ -53,6 +53,8 @@ class hub {
     /// Streams attached now, over all shards.
     std::size_t subscriber_count() const { return subscribers_.load(); }
     std::uint64_t groups_published() const { return published_.load(); }
+    /// Bytes queued for all subscribers and not yet written.
+    std::int64_t queued_bytes() const { return queued_bytes_.load(std::memory_order_relaxed); }
 
   private:
     struct shard {
@@ -63,6 +65,7 @@ class hub {
     std::vector<shard> shards_;
     std::atomic<std::size_t> subscribers_{0};
     std::atomic<std::uint64_t> published_{0};
+    std::atomic<std::int64_t> queued_bytes_{0};
     std::mutex streams_mu_;
     std::unordered_map<std::string, int> streams_;
     std::mutex watchers_mu_;

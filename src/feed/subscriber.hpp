@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <deque>
 #include <string>
 
@@ -44,10 +45,15 @@ class subscriber {
     bool closed() const { return closed_; }
     const std::string& close_reason() const { return close_reason_; }
 
+    /// Adds this subscriber's queued bytes to `total` from now on (the hub's gauge).
+    void count_queue_in(std::atomic<std::int64_t>* total) { total_ = total; }
+
     /// The writer waits on this timer; offer() and close() cancel it.
     boost::asio::steady_timer& wake() { return wake_; }
 
   private:
+    void account(std::int64_t delta);
+
     std::size_t shard_;
     std::string rmsystem_;
     subscription_filter filter_;
@@ -55,6 +61,7 @@ class subscriber {
     std::string credential_;
     std::deque<encoded_ptr> queue_;
     std::size_t queued_bytes_ = 0;
+    std::atomic<std::int64_t>* total_ = nullptr;
     bool overflowed_ = false;
     bool closed_ = false;
     std::string close_reason_;

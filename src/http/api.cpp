@@ -5,6 +5,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 namespace posfeed::http {
 namespace {
 
@@ -80,8 +82,11 @@ asio::awaitable<response> handle_openapi(context& ctx, const request& req, const
                                  core::error{core::error_code::unavailable,
                                              "the server is shutting down; retry on another node"});
     }
+    const auto submitted = std::chrono::steady_clock::now();
     auto result =
         co_await async_write(ctx.db, cred->rmsystem, std::move(action->write), asio::use_awaitable);
+    ctx.stats.commit_latency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
     if (!result.body.ok()) {
         co_return error_response(req, result.body.err());
     }
@@ -105,6 +110,20 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
                 req, db_ok ? beast_http::status::ok : beast_http::status::service_unavailable,
                 db_ok ? R"({"status":"ok","database":"ok"})"
                       : R"({"status":"degraded","database":"unavailable"})");
+        }
+        if (t.path == "/metrics") {
+            if (req.method() != verb::get) {
+                co_return error_response(
+                    req,
+                    core::error{core::error_code::method_not_allowed, "/metrics answers GET only"},
+                    1, "GET");
+            }
+            auto res =
+                json_response(req, beast_http::status::ok,
+                              ctx.stats.render(ctx.connections.load(), ctx.hub.subscriber_count(),
+                                               ctx.hub.queued_bytes()));
+            res.set(beast_http::field::content_type, "text/plain; version=0.0.4");
+            co_return res;
         }
         if (!t.segments.empty() && t.segments[0] == "openapi") {
             co_return co_await handle_openapi(ctx, req, t);

@@ -91,6 +91,7 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
                             std::chrono::steady_clock::now() - started)
                             .count() /
                         1000.0;
+        ctx.stats.request(static_cast<int>(res.result_int()));
         spdlog::info("{} {} {} {:.1f}ms", std::string_view(req.method_string()),
                      core::redact_target(req.target()), res.result_int(), ms);
         stream.expires_after(std::chrono::seconds(30));

@@ -3,6 +3,7 @@
 #include "core/config.hpp"
 #include "feed/hub.hpp"
 #include "http/blocking.hpp"
+#include "http/metrics.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
@@ -15,6 +16,7 @@ struct context {
     store::store& db;
     feed::hub& hub;
     blocking_pool& pool;
+    metrics& stats;
     std::atomic<bool> shutting_down{false};
     std::atomic<int> connections{0};     ///< open TCP connections
     std::atomic<int> active_requests{0}; ///< requests being handled (not idle keep-alives)

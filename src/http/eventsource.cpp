@@ -98,18 +98,31 @@ class chunk_writer {
     clock::time_point last_write_ = clock::now();
 };
 
+/// Events per type gathered for one write, counted into the metrics once it is written.
+using tally = std::array<std::uint64_t, core::event_type_count>;
+
+void count_delivered(context& ctx, const feed::subscriber& sub, tally& t) {
+    for (int i = 0; i < core::event_type_count; ++i) {
+        if (t[i] != 0) {
+            ctx.stats.delivered(sub.shard(), static_cast<core::event_type>(i), t[i]);
+            t[i] = 0;
+        }
+    }
+}
+
 /// Appends the frames `filter` selects from `g` to `bufs`. The group's `id:` goes on the last
 /// one (SPEC 3: a cut inside a group replays the whole group), first in that event as SPEC 3
 /// writes the framing. Returns whether any frame was added.
 bool gather(const feed::encoded_group& g, const feed::subscription_filter& filter,
-            std::vector<asio::const_buffer>& bufs) {
+            std::vector<asio::const_buffer>& bufs, tally& counts) {
     const std::string* last = nullptr;
-    g.for_each_frame(filter, [&](const std::string& frame) {
+    g.for_each_packet(filter, [&](core::event_type type, const std::string& frame) {
         if (last != nullptr) {
             bufs.push_back(asio::buffer(*last));
             bufs.push_back(asio::buffer(blank_line));
         }
         last = &frame;
+        ++counts[static_cast<int>(type)];
     });
     if (last == nullptr) {
         return false;
@@ -376,8 +389,13 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
                 const auto watchers = [&ctx](const std::string& session) {
                     return ctx.hub.barcode_watchers(session);
                 };
+                tally counts{};
                 for (const auto& g : page.groups) {
-                    gather(encoded.emplace_back(g, watchers), filter, bufs);
+                    gather(encoded.emplace_back(g, watchers), filter, bufs, counts);
+                }
+                std::uint64_t replayed = 0;
+                for (const auto n : counts) {
+                    replayed += n;
                 }
                 if (!page.groups.empty()) {
                     cursor = page.groups.back().rve;
@@ -385,6 +403,8 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
                 if (sub.closed() || !co_await out.write(bufs)) {
                     co_return;
                 }
+                count_delivered(ctx, sub, counts);
+                ctx.stats.replayed(sub.shard(), replayed);
                 if (!page.more) {
                     ready_rve = std::max(cursor, page.newest);
                     break;
@@ -411,21 +431,24 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
     const std::string keepalive_comment = feed::comment("keepalive");
     while (!sub.closed()) {
         if (sub.overflowed()) {
+            ctx.stats.slow_consumer();
             spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes",
                          sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes);
             co_return;
         }
         const auto queued = sub.take();
         std::vector<asio::const_buffer> bufs;
+        tally counts{};
         for (const auto& g : queued) {
             if (g->rve() > ready_rve) {
-                gather(*g, filter, bufs);
+                gather(*g, filter, bufs, counts);
             }
         }
         if (!bufs.empty()) {
             if (!co_await out.write(bufs)) {
                 co_return;
             }
+            count_delivered(ctx, sub, counts);
             continue;
         }
         const auto now = clock::now();
@@ -480,6 +503,7 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
         auto res = error_response(req, sr.err(), 5, "GET");
         res.keep_alive(false);
         spdlog::info("GET {} {}", logged_target, res.result_int());
+        ctx.stats.request(static_cast<int>(res.result_int()));
         co_await beast_http::async_write(stream, res, use_tuple);
         co_return;
     }
@@ -502,6 +526,8 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
         co_return;
     }
     spdlog::info("GET {} 200 stream opened", logged_target);
+    ctx.stats.stream_opened();
+    ctx.stats.request(200);
 
     auto ex = co_await asio::this_coro::executor;
     feed::subscriber sub(ex, shard, sr->cred.rmsystem, sr->filter,

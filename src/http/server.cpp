@@ -57,8 +57,14 @@ server::server(const core::config& cfg, store::store& db)
         workers_.push_back(std::make_unique<asio::io_context>(1));
     }
     hub_ = std::make_unique<feed::hub>(executors_of(workers_));
-    ctx_ = std::unique_ptr<context>(new context{cfg_, db_, *hub_, pool_});
-    db_.set_commit_listener([h = hub_.get()](const store::group_ptr& g) { h->publish(g); });
+    stats_ = std::make_unique<metrics>(workers_.size());
+    ctx_ = std::unique_ptr<context>(new context{cfg_, db_, *hub_, pool_, *stats_});
+    db_.set_commit_listener([h = hub_.get(), m = stats_.get()](const store::group_ptr& g) {
+        for (const auto& e : g->events) {
+            m->published(e.type);
+        }
+        h->publish(g);
+    });
 }
 
 server::~server() {
