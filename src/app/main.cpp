@@ -45,6 +45,10 @@ int serve(core::config cfg, const std::string& config_file, const CLI::App& cmd)
         cfg.threads = keep.threads;
         cfg.demo = keep.demo;
     }
+    if (auto s = core::validate(cfg); !s.ok()) {
+        std::cerr << "posfeed: " << s.err().message << "\n";
+        return 2;
+    }
     core::init_logging(cfg.log_level);
     auto db = store::open_store(cfg.db);
     std::string demo_key;

@@ -2,7 +2,11 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstdint>
+#include <limits>
 #include <set>
 
 namespace posfeed::core {
@@ -44,7 +48,10 @@ class reader {
                 return;
             }
         } else {
-            if (auto v = node->value<std::int64_t>(); v && *v >= 0) {
+            if (auto v = node->value<std::int64_t>();
+                v && *v >= 0 &&
+                static_cast<std::uint64_t>(*v) <=
+                    static_cast<std::uint64_t>(std::numeric_limits<T>::max())) {
                 out = static_cast<T>(*v);
                 return;
             }
@@ -55,6 +62,9 @@ class reader {
     const toml::table* sub(std::string_view key) {
         seen_.insert(std::string(key));
         const toml::node* node = table_.get(key);
+        if (node != nullptr && node->as_table() == nullptr) {
+            fail(key, "a table ([" + std::string(key) + "])");
+        }
         return node != nullptr ? node->as_table() : nullptr;
     }
 
@@ -128,6 +138,7 @@ status load_config_file(const std::string& path, config& cfg) {
         r.get("header_bytes", cfg.limits.header_bytes);
         r.get("body_bytes", cfg.limits.body_bytes);
         r.get("header_timeout_ms", cfg.limits.header_timeout_ms);
+        r.get("write_timeout_ms", cfg.limits.write_timeout_ms);
         r.get("subscriber_queue_bytes", cfg.limits.subscriber_queue_bytes);
         r.finish();
         errors += r.errors_;
@@ -141,6 +152,40 @@ status load_config_file(const std::string& path, config& cfg) {
     return ok_status();
 }
 
+status validate(const config& cfg) {
+    std::string errors;
+    const auto check = [&errors](bool ok, std::string_view key, std::string_view accepted) {
+        if (!ok) {
+            errors += "'" + std::string(key) + "' must be " + std::string(accepted) + "; ";
+        }
+    };
+    static constexpr std::array<std::string_view, 7> levels = {"trace", "debug",    "info", "warn",
+                                                               "error", "critical", "off"};
+    check(std::find(levels.begin(), levels.end(), cfg.log_level) != levels.end(), "log_level",
+          "one of trace, debug, info, warn, error, critical, off");
+    check(cfg.threads >= 0 && cfg.threads <= 256, "threads", "0 (one per core) to 256");
+    check(cfg.feed.keepalive_ms >= 100, "feed.keepalive_ms", "at least 100");
+    check(cfg.feed.replay_batch >= 1 && cfg.feed.replay_batch <= 100000, "feed.replay_batch",
+          "1 to 100000");
+    check(cfg.feed.debug_interval_ms >= 10, "feed.debug_interval_ms", "at least 10");
+    check(cfg.history.keep_ms >= 1, "history.keep_ms", "at least 1");
+    check(cfg.history.prune_interval_ms >= 10, "history.prune_interval_ms", "at least 10");
+    check(cfg.limits.streams_per_credential >= 1, "limits.streams_per_credential", "at least 1");
+    check(cfg.limits.max_connections >= 1, "limits.max_connections", "at least 1");
+    check(cfg.limits.header_bytes >= 256, "limits.header_bytes", "at least 256");
+    check(cfg.limits.body_bytes >= 1, "limits.body_bytes", "at least 1");
+    check(cfg.limits.header_timeout_ms >= 100, "limits.header_timeout_ms", "at least 100");
+    check(cfg.limits.write_timeout_ms >= 100, "limits.write_timeout_ms", "at least 100");
+    check(cfg.limits.subscriber_queue_bytes >= 1024, "limits.subscriber_queue_bytes",
+          "at least 1024");
+    check(cfg.sessions.idle_ms >= 1000, "sessions.idle_ms", "at least 1000");
+    if (!errors.empty()) {
+        errors.resize(errors.size() - 2);
+        return invalid_argument("configuration: " + errors);
+    }
+    return ok_status();
+}
+
 result<std::pair<std::string, unsigned short>> split_host_port(const std::string& listen) {
     const auto colon = listen.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
@@ -148,7 +193,13 @@ result<std::pair<std::string, unsigned short>> split_host_port(const std::string
                                 "' must be HOST:PORT, e.g. 127.0.0.1:8080");
     }
     std::string host = listen.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    const bool opens = host.front() == '[';
+    const bool closes = host.back() == ']';
+    if (opens != closes || (!opens && host.find_first_of("[]") != std::string::npos)) {
+        return invalid_argument("listen address '" + listen +
+                                "' has unbalanced brackets; write IPv6 as [::1]:8080");
+    }
+    if (opens) {
         host = host.substr(1, host.size() - 2);
     }
     unsigned port = 0;

@@ -37,6 +37,7 @@ struct limits_config {
     std::size_t header_bytes = 16 * 1024;             ///< request line + headers; 431 past it
     std::size_t body_bytes = 1024 * 1024;             ///< request body; 413 past it
     int header_timeout_ms = 10000;                    ///< slow clients are closed after it
+    int write_timeout_ms = 60000;                     ///< a stream write stuck this long closes it
     std::size_t subscriber_queue_bytes = 1024 * 1024; ///< unsent bytes per subscriber
 };
 
@@ -55,6 +56,11 @@ struct config {
     limits_config limits;
     sessions_config sessions;
 };
+
+/// Checks every setting against its accepted range (e.g. replay_batch >= 1, a known
+/// log_level), so that a zero or a typo cannot quietly turn a feature off; the message names
+/// each offending key.
+status validate(const config& cfg);
 
 /// Reads a TOML file into `cfg`, overriding only the keys it names. Unknown keys are errors
 /// (a typo must not silently fall back to a default). Called at start-up only.

@@ -72,7 +72,11 @@ void append_json(std::string& out, const boost::json::value& v) {
             out += "null";
             break;
         }
-        const auto r = std::to_chars(buf, buf + sizeof buf, d);
+        // Fixed notation for everyday magnitudes (100000, not 1e+05), shortest round trip.
+        const double a = std::fabs(d);
+        const auto r = (a == 0 || (a >= 1e-6 && a < 1e16))
+                           ? std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed)
+                           : std::to_chars(buf, buf + sizeof buf, d);
         out.append(buf, r.ptr);
         break;
     }

@@ -36,7 +36,8 @@ std::string decode(std::string_view s) {
     return out;
 }
 
-/// The path with the segment after `Sessions/` (a session id, which is a credential) redacted.
+/// The path with the segment after `Sessions` (a session id, which is a credential) redacted,
+/// however the client spelt it: empty segments in between, or an encoded slash.
 std::string redact_path(std::string_view path) {
     std::string out;
     bool next_is_secret = false;
@@ -45,8 +46,20 @@ std::string redact_path(std::string_view path) {
         const auto slash = path.find('/', start);
         const std::string_view seg = path.substr(
             start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-        out += next_is_secret && !seg.empty() ? std::string_view("[redacted]") : seg;
-        next_is_secret = decode(seg) == "Sessions";
+        const std::string plain = decode(seg);
+        if (seg.empty()) {
+            // keep waiting for the id after `Sessions//`
+        } else if (next_is_secret) {
+            out += "[redacted]";
+            next_is_secret = false;
+        } else if (plain == "Sessions") {
+            out += seg;
+            next_is_secret = true;
+        } else if (plain.starts_with("Sessions/")) {
+            out += "Sessions%2F[redacted]";
+        } else {
+            out += seg;
+        }
         if (slash == std::string_view::npos) {
             break;
         }

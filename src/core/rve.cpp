@@ -104,6 +104,15 @@ std::optional<rve> parse_rve(std::string_view text) {
     return rve{value};
 }
 
+std::string iso_time(rve v) {
+    const std::string s = v.str(); // YYYYMMDD.HHmmSSCCC
+    if (s.size() != 18) {
+        return "1970-01-01T00:00:00.000Z";
+    }
+    return s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2) + "T" + s.substr(9, 2) +
+           ":" + s.substr(11, 2) + ":" + s.substr(13, 2) + "." + s.substr(15, 3) + "Z";
+}
+
 std::int64_t system_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())

@@ -25,6 +25,9 @@ struct rve {
     void append_to(std::string& out) const;
 };
 
+/// ISO 8601 UTC text of an RVE, e.g. `2021-07-27T09:11:05.994Z`.
+std::string iso_time(rve v);
+
 /// The largest RVE that can be written (9999-12-31 23:59:59.999).
 inline constexpr std::int64_t max_rve_ms = 253402300799999;
 

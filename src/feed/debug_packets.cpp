@@ -30,7 +30,7 @@ std::string debug_event(std::uint64_t n, packet_format fmt, core::rve now) {
         break;
     default:
         type = core::event_type::sales;
-        record = "{\"Sid\":" + i + ",\"Location\":1,\"Completed\":\"" + now.str() +
+        record = "{\"Sid\":" + i + ",\"Location\":1,\"Completed\":\"" + core::iso_time(now) +
                  "\",\"Total\":25,\"Cid\":0,\"Lines\":[{\"Pid\":" + i +
                  ",\"Qty\":2,\"Price\":12.5}]}";
         break;

@@ -89,6 +89,9 @@ encoded_group::encoded_group(const store::event_group& g, const watcher_count& w
                records_where(type, [](const store::event&) { return true; }));
         if (locations.size() > 1) {
             for (const auto& l : locations) {
+                if (l.empty()) {
+                    continue; // records without a location go only to unfiltered subscribers
+                }
                 encode({type, l, "", audience::all, "", {}},
                        records_where(type, [&](const store::event& e) { return e.location == l; }));
             }

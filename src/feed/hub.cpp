@@ -22,6 +22,9 @@ void subscriber::offer(const encoded_ptr& g) {
         account(-static_cast<std::int64_t>(queued_bytes_));
         queued_bytes_ = 0;
         overflowed_ = true;
+        if (on_overflow_) {
+            on_overflow_();
+        }
     } else {
         queue_.push_back(g);
         queued_bytes_ += n;
@@ -158,6 +161,16 @@ bool hub::try_open_stream(const std::string& credential, int limit) {
     }
     ++n;
     return true;
+}
+
+std::vector<std::string> hub::stream_credentials() {
+    const std::lock_guard lock(streams_mu_);
+    std::vector<std::string> out;
+    out.reserve(streams_.size());
+    for (const auto& [id, _] : streams_) {
+        out.push_back(id);
+    }
+    return out;
 }
 
 void hub::close_stream(const std::string& credential) {

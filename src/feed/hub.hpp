@@ -50,6 +50,9 @@ class hub {
     bool try_open_stream(const std::string& credential, int limit);
     void close_stream(const std::string& credential);
 
+    /// Credentials with open streams now (to keep their sessions alive). Thread-safe.
+    std::vector<std::string> stream_credentials();
+
     /// Streams attached now, over all shards.
     std::size_t subscriber_count() const { return subscribers_.load(); }
     std::uint64_t groups_published() const { return published_.load(); }

@@ -248,6 +248,12 @@ void append_xml_text(std::string& out, std::string_view text) {
         default:
             if (c < 0x20) {
                 out += "\xEF\xBF\xBD"; // not allowed in XML 1.0, even as a reference
+            } else if (c == 0xEF && i + 2 < text.size() &&
+                       static_cast<unsigned char>(text[i + 1]) == 0xBF &&
+                       (static_cast<unsigned char>(text[i + 2]) == 0xBE ||
+                        static_cast<unsigned char>(text[i + 2]) == 0xBF)) {
+                out += "\xEF\xBF\xBD"; // U+FFFE and U+FFFF are not XML characters either
+                i += 2;
             } else {
                 out.push_back(text[i]);
             }

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <string>
 
 namespace posfeed::feed {
@@ -45,6 +46,10 @@ class subscriber {
     bool closed() const { return closed_; }
     const std::string& close_reason() const { return close_reason_; }
 
+    /// Called (on the shard) when the queue overflows from now on; the stream uses it to cut a
+    /// slow consumer at once even while a write to it is stuck.
+    void on_overflow(std::function<void()> fn) { on_overflow_ = std::move(fn); }
+
     /// Adds this subscriber's queued bytes to `total` from now on (the hub's gauge).
     void count_queue_in(std::atomic<std::int64_t>* total) { total_ = total; }
 
@@ -62,6 +67,7 @@ class subscriber {
     std::deque<encoded_ptr> queue_;
     std::size_t queued_bytes_ = 0;
     std::atomic<std::int64_t>* total_ = nullptr;
+    std::function<void()> on_overflow_;
     bool overflowed_ = false;
     bool closed_ = false;
     std::string close_reason_;

@@ -25,9 +25,9 @@ asio::awaitable<response> handle_openapi(context& ctx, const request& req, const
         }
         co_return json_response(req, beast_http::status::ok, std::string(openapi_spec()));
     }
-    auto matched = match_route(req.method(), t.path);
+    auto matched = match_route(req.method(), t);
     if (!matched.ok()) {
-        co_return error_response(req, matched.err(), 1, allowed_methods(t.path));
+        co_return error_response(req, matched.err(), 1, allowed_methods(t.segments));
     }
     const auto& [r, args] = *matched;
     if (r->serve != nullptr) {
@@ -53,6 +53,11 @@ asio::awaitable<response> handle_openapi(context& ctx, const request& req, const
         co_return error_response(
             req, core::error{core::error_code::permission_denied,
                              "this credential may not write; it needs the 'write' scope"});
+    }
+    if (const auto scope = read_scope(*r); scope && (cred->allowed.read & core::bit(*scope)) == 0) {
+        co_return error_response(req, core::error{core::error_code::permission_denied,
+                                                  "this credential may not read '" +
+                                                      std::string(core::to_string(*scope)) + "'"});
     }
     auto action = r->handler(req, t, args, *cred);
     if (!action.ok()) {

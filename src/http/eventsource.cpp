@@ -69,14 +69,17 @@ std::vector<std::string> kinds_for(core::type_mask mask) {
 /// Writes SSE bytes as HTTP/1.1 chunks, one chunk per call, and tracks idleness.
 class chunk_writer {
   public:
-    explicit chunk_writer(beast::tcp_stream& s) : stream_(s) {}
+    chunk_writer(beast::tcp_stream& s, std::chrono::milliseconds timeout)
+        : stream_(s), timeout_(timeout) {}
 
     asio::awaitable<bool> write(const std::vector<asio::const_buffer>& bufs) {
         if (asio::buffer_size(bufs) == 0) {
             co_return true;
         }
-        auto [ec, n] =
-            co_await asio::async_write(stream_.socket(), beast_http::make_chunk(bufs), use_tuple);
+        // A client that stops reading cannot hold the stream forever: a write that makes no
+        // progress for write_timeout closes it (it resumes from its Last-Event-ID).
+        stream_.expires_after(timeout_);
+        auto [ec, n] = co_await asio::async_write(stream_, beast_http::make_chunk(bufs), use_tuple);
         last_write_ = clock::now();
         co_return !ec;
     }
@@ -88,13 +91,18 @@ class chunk_writer {
     }
 
     asio::awaitable<void> finish() {
-        co_await asio::async_write(stream_.socket(), beast_http::make_chunk_last(), use_tuple);
+        stream_.expires_after(std::chrono::seconds(5));
+        co_await asio::async_write(stream_, beast_http::make_chunk_last(), use_tuple);
     }
 
     clock::time_point last_write() const { return last_write_; }
 
+    /// Cancels a pending write (the slow-consumer cut); the write then reports failure.
+    void abort() { stream_.cancel(); }
+
   private:
     beast::tcp_stream& stream_;
+    std::chrono::milliseconds timeout_;
     clock::time_point last_write_ = clock::now();
 };
 
@@ -420,6 +428,8 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
         sub.clear_overflow();
         from = ready_rve;
     }
+    // From here on an overflowing queue means a slow consumer: abort a write it is stuck in.
+    sub.on_overflow([&out] { out.abort(); });
     if (!co_await out.write(ready_event(sr.want, ready_rve, filter.format))) {
         co_return;
     }
@@ -539,9 +549,10 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
         ~detach_guard() { hub.detach(sub); }
     } detach{ctx.hub, sub};
 
-    chunk_writer out(stream);
+    chunk_writer out(stream, std::chrono::milliseconds(ctx.cfg.limits.write_timeout_ms));
     try {
         co_await (pump(ctx, out, sub, *sr) || watch_peer(stream));
+        sub.on_overflow(nullptr);
         if (sub.closed()) {
             co_await out.finish();
         }

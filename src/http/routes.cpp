@@ -9,6 +9,8 @@
 #include "pos/sales.hpp"
 #include "pos/terminal.hpp"
 
+#include <array>
+
 namespace posfeed::http {
 namespace {
 
@@ -276,33 +278,37 @@ core::result<api_action> barcode(const request& req, const target&, const args_t
     return act;
 }
 
-/// Splits a path or pattern into segments.
-std::vector<std::string_view> split(std::string_view path) {
+/// Splits a pattern into segments.
+std::vector<std::string_view> split(std::string_view pattern) {
     std::vector<std::string_view> out;
-    while (!path.empty()) {
-        if (path.front() == '/') {
-            path.remove_prefix(1);
+    while (!pattern.empty()) {
+        if (pattern.front() == '/') {
+            pattern.remove_prefix(1);
             continue;
         }
-        const auto slash = path.find('/');
-        out.push_back(path.substr(0, slash));
-        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+        const auto slash = pattern.find('/');
+        out.push_back(pattern.substr(0, slash));
+        pattern = slash == std::string_view::npos ? std::string_view() : pattern.substr(slash);
     }
     return out;
 }
 
-/// Matches `path` against `pattern`, collecting `{param}` values.
-bool matches(std::string_view pattern, std::string_view path, args_t& args) {
+/// Matches decoded request segments against `pattern`, collecting `{param}` values. Segments
+/// are compared one by one, so an empty segment (`//`, a trailing slash) or an encoded slash
+/// inside a segment never matches.
+bool matches(std::string_view pattern, const std::vector<std::string>& segments, args_t& args) {
     const auto p = split(pattern);
-    const auto s = split(path);
-    if (p.size() != s.size() || path.ends_with('/')) {
+    if (p.size() != segments.size()) {
         return false;
     }
     args.clear();
     for (std::size_t i = 0; i < p.size(); ++i) {
+        if (segments[i].empty()) {
+            return false;
+        }
         if (p[i].starts_with('{')) {
-            args.emplace_back(s[i]);
-        } else if (p[i] != s[i]) {
+            args.push_back(segments[i]);
+        } else if (p[i] != segments[i]) {
             return false;
         }
     }
@@ -348,11 +354,30 @@ const std::vector<route>& api_routes() {
     return routes;
 }
 
-std::string allowed_methods(std::string_view path) {
+std::optional<core::event_type> read_scope(const route& r) {
+    if (r.write || r.method != verb::get) {
+        return std::nullopt;
+    }
+    static constexpr std::array<std::pair<std::string_view, core::event_type>, 5> prefixes = {{
+        {"/openapi/Products", core::event_type::products},
+        {"/openapi/Customers", core::event_type::customers},
+        {"/openapi/StockLevels", core::event_type::levels},
+        {"/openapi/Sales", core::event_type::sales},
+        {"/openapi/Prompts", core::event_type::userprompt},
+    }};
+    for (const auto& [prefix, type] : prefixes) {
+        if (r.pattern.starts_with(prefix)) {
+            return type;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string allowed_methods(const std::vector<std::string>& segments) {
     args_t args;
     std::string allowed;
     for (const auto& r : api_routes()) {
-        if (matches(r.pattern, path, args)) {
+        if (matches(r.pattern, segments, args)) {
             allowed += (allowed.empty() ? "" : ", ") + std::string(beast_http::to_string(r.method));
         }
     }
@@ -360,11 +385,13 @@ std::string allowed_methods(std::string_view path) {
 }
 
 core::result<std::pair<const route*, std::vector<std::string>>> match_route(verb method,
-                                                                            std::string_view path) {
+                                                                            const target& t) {
+    const auto& segments = t.segments;
+    const std::string_view path = t.path;
     args_t args;
     std::string allowed;
     for (const auto& r : api_routes()) {
-        if (!matches(r.pattern, path, args)) {
+        if (!matches(r.pattern, segments, args)) {
             continue;
         }
         if (r.method == method) {

@@ -60,6 +60,10 @@ boost::asio::awaitable<response> serve_login(context& ctx, const request& req, c
 boost::asio::awaitable<response> serve_logout(context& ctx, const request& req, const target& t);
 boost::asio::awaitable<response> serve_about_me(context& ctx, const request& req, const target& t);
 
+/// The event type whose read scope a read route needs (GET Products needs `products`, ...),
+/// or nullopt when the route reads nothing scoped.
+std::optional<core::event_type> read_scope(const route& r);
+
 /// Every route of the JSON API (the OpenAPI description is checked against this table).
 const std::vector<route>& api_routes();
 
@@ -67,11 +71,11 @@ const std::vector<route>& api_routes();
 /// matches the path, method_not_allowed (listing the allowed methods) when only the method
 /// differs.
 core::result<std::pair<const route*, std::vector<std::string>>> match_route(beast_http::verb method,
-                                                                            std::string_view path);
+                                                                            const target& t);
 
 /// The methods the API routes allow on `path`, comma-separated (for `Allow` on a 405); ""
 /// when no route matches the path.
-std::string allowed_methods(std::string_view path);
+std::string allowed_methods(const std::vector<std::string>& segments);
 
 /// The OpenAPI 3 description served at /openapi/spec.json (embedded at build time).
 std::string_view openapi_spec();

@@ -145,6 +145,41 @@ asio::awaitable<void> server::prune_history() {
     }
 }
 
+asio::awaitable<void> server::watch_revocations() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    std::int64_t since = core::system_now_ms();
+    std::uint64_t rounds = 0;
+    while (!ctx_->shutting_down) {
+        timer.expires_after(std::chrono::seconds(1));
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || ctx_->shutting_down) {
+            co_return;
+        }
+        // Overlap the windows by a second so that a revocation committed while we read is
+        // not missed; closing a stream twice is harmless.
+        const std::int64_t now = core::system_now_ms();
+        if (++rounds % 10 == 0) {
+            // An open stream is activity: its session does not expire under it.
+            auto touch = [this, now, ids = hub_->stream_credentials()] {
+                for (const auto& id : ids) {
+                    db_.touch_session(id, now);
+                }
+                return ids.size();
+            };
+            co_await pool_.run(std::move(touch));
+        }
+        auto read = [this, since] { return db_.revoked_since(since); };
+        try {
+            for (const auto& id : co_await pool_.run(std::move(read))) {
+                hub_->close_credential(id, "the credential was revoked or its session ended");
+            }
+            since = now - 1000;
+        } catch (const std::exception& e) {
+            spdlog::error("checking for revoked credentials failed: {}", e.what());
+        }
+    }
+}
+
 int server::run() {
     if (!acceptor_) {
         bind();
@@ -168,6 +203,7 @@ int server::run() {
     }
     asio::post(*workers_.front(), [this] { accept_next(); });
     asio::co_spawn(workers_.front()->get_executor(), prune_history(), asio::detached);
+    asio::co_spawn(workers_.front()->get_executor(), watch_revocations(), asio::detached);
 
     asio::io_context main_io;
     asio::signal_set signals(main_io, SIGINT, SIGTERM);

@@ -38,6 +38,9 @@ class server {
     void accept_next();
     /// Deletes events older than the configured history, every prune interval.
     boost::asio::awaitable<void> prune_history();
+    /// Closes the streams of credentials revoked or ended (by this process or another, e.g.
+    /// `posfeed apikey revoke`), polling the store every second.
+    boost::asio::awaitable<void> watch_revocations();
 
     const core::config& cfg_;
     store::store& db_;

@@ -66,9 +66,15 @@ login_throttle& throttle() {
     return t;
 }
 
-std::string cookie_header(const context& ctx, std::string_view value, std::int64_t max_age_s) {
-    std::string c = std::string(session_cookie) + "=" + std::string(value) +
-                    "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_s);
+/// The session cookie. A browser-session cookie (no Max-Age) on login, since the server
+/// expires sessions by idle time itself; Max-Age=0 on logout to delete it.
+std::string cookie_header(const context& ctx, std::string_view value,
+                          std::optional<std::int64_t> max_age_s) {
+    std::string c =
+        std::string(session_cookie) + "=" + std::string(value) + "; Path=/; HttpOnly; SameSite=Lax";
+    if (max_age_s) {
+        c += "; Max-Age=" + std::to_string(*max_age_s);
+    }
     if (ctx.cfg.sessions.cookie_secure) {
         c += "; Secure";
     }
@@ -139,9 +145,7 @@ asio::awaitable<response> serve_login(context& ctx, const request& req, const ta
     core::append_json_string(body, user->rmsystem);
     body += "}}";
     auto res = json_response(req, beast_http::status::ok, std::move(body));
-    res.set(beast_http::field::set_cookie,
-            cookie_header(ctx, session.session_id,
-                          std::max<std::int64_t>(1, ctx.cfg.sessions.idle_ms / 1000)));
+    res.set(beast_http::field::set_cookie, cookie_header(ctx, session.session_id, std::nullopt));
     co_return res;
 }
 

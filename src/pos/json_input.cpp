@@ -13,7 +13,11 @@ namespace {
 std::string describe(const boost::json::value& v) {
     std::string text = core::to_json(v);
     if (text.size() > 40) {
-        text = text.substr(0, 37) + "...";
+        std::size_t cut = 37;
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+            --cut; // never split a UTF-8 sequence: the message goes into a JSON body
+        }
+        text = text.substr(0, cut) + "...";
     }
     return text;
 }

@@ -11,15 +11,6 @@
 
 namespace posfeed::pos {
 
-std::string iso_time(core::rve v) {
-    const std::string s = v.str(); // YYYYMMDD.HHmmSSCCC
-    if (s.size() != 18) {
-        return "1970-01-01T00:00:00.000Z";
-    }
-    return s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2) + "T" + s.substr(9, 2) +
-           ":" + s.substr(11, 2) + ":" + s.substr(13, 2) + "." + s.substr(15, 3) + "Z";
-}
-
 core::result<sale_input> parse_sale_input(std::string_view body) {
     auto r = body_reader::parse(body);
     if (!r.ok()) {
@@ -96,7 +87,7 @@ core::result<store::record> apply_sale(store::write_txn& tx, const sale_input& i
     const std::int64_t sid = in.sid ? *in.sid : tx.next_id("sid");
     boost::json::object sale{{"Sid", sid},
                              {"Location", in.location},
-                             {"Completed", iso_time(tx.rve())},
+                             {"Completed", core::iso_time(tx.rve())},
                              {"Total", round4(total)},
                              {"Cid", in.cid.value_or(0)},
                              {"Lines", std::move(lines)}};

@@ -39,7 +39,4 @@ store::write_fn complete_sale(sale_input in);
 /// The same inside a caller's transaction (used by POS sessions completing an active sale).
 core::result<store::record> apply_sale(store::write_txn& tx, const sale_input& in);
 
-/// ISO 8601 UTC text of an RVE, e.g. `2021-07-27T09:11:05.994Z` (a sale's `Completed`).
-std::string iso_time(core::rve v);
-
 } // namespace posfeed::pos

@@ -199,6 +199,10 @@ class store {
     /// Ends a session; false when it was already ended or unknown.
     virtual bool end_session(std::string_view key) = 0;
 
+    /// Credential ids (API key ids and session keys) revoked or ended at or after `since_ms`,
+    /// so that a server can close the streams they opened, whichever process revoked them.
+    virtual std::vector<std::string> revoked_since(std::int64_t since_ms) = 0;
+
     /// The first live record of `kind` with lookup key `lookup` (e.g. a product by barcode).
     virtual std::optional<record> find_record(const std::string& rmsystem, std::string_view kind,
                                               std::string_view lookup) = 0;

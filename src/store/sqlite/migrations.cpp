@@ -9,7 +9,7 @@ namespace posfeed::store::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, later changes are new entries.
-constexpr std::array<const char*, 2> migrations = {
+constexpr std::array<const char*, 3> migrations = {
     // 1: RmSystems with their RVE clock and history horizon, API keys, per-RmSystem counters,
     // records (current state, tombstones kept) and the event log.
     R"sql(
@@ -76,6 +76,13 @@ CREATE TABLE sessions (
 );
 ALTER TABLE records ADD COLUMN lookup TEXT NOT NULL DEFAULT '';
 CREATE INDEX records_by_lookup ON records (rmsystem, kind, lookup) WHERE lookup != '';
+)sql",
+    // 3: when a key was revoked or a session ended, so that every server closes their streams.
+    R"sql(
+ALTER TABLE api_keys ADD COLUMN revoked_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN ended_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX api_keys_by_revoked ON api_keys (revoked_ms) WHERE revoked_ms != 0;
+CREATE INDEX sessions_by_ended ON sessions (ended_ms) WHERE ended_ms != 0;
 )sql",
 };
 

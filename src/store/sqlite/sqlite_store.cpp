@@ -133,6 +133,9 @@ sqlite_store::lease::~lease() {
 
 namespace {
 
+/// Sorts after every record id (ids are printable ASCII).
+constexpr std::string_view past_every_id = "\x7f";
+
 /// A consistent read over records: one read transaction for the cursor's whole life.
 class sqlite_record_cursor final : public record_cursor {
   public:
@@ -186,7 +189,7 @@ class sqlite_record_cursor final : public record_cursor {
                 // this kind is exhausted
                 ++kind_index_;
                 after_rve_ = since_;
-                after_id_.clear();
+                after_id_ = past_every_id;
             }
         }
         return out;
@@ -201,7 +204,7 @@ class sqlite_record_cursor final : public record_cursor {
     core::rve at_;
     std::size_t kind_index_ = 0;
     core::rve after_rve_ = since_;
-    std::string after_id_;
+    std::string after_id_{past_every_id}; ///< so that records changed at `since` are excluded
 };
 
 } // namespace
@@ -377,8 +380,8 @@ std::optional<api_key_row> sqlite_store::find_api_key(std::string_view id) {
 
 core::status sqlite_store::revoke_api_key(std::string_view id) {
     auto conn = reader();
-    stmt s(*conn, "UPDATE api_keys SET revoked = 1 WHERE id = ?1");
-    s.bind(1, id).run();
+    stmt s(*conn, "UPDATE api_keys SET revoked = 1, revoked_ms = ?2 WHERE id = ?1");
+    s.bind(1, id).bind(2, core::system_now_ms()).run();
     if (sqlite3_changes(conn->handle()) == 0) {
         return core::not_found("api key '" + std::string(id) + "' does not exist");
     }
@@ -487,9 +490,21 @@ void sqlite_store::touch_session(std::string_view key, std::int64_t now_ms) {
 
 bool sqlite_store::end_session(std::string_view key) {
     auto conn = reader();
-    stmt s(*conn, "UPDATE sessions SET ended = 1 WHERE key = ?1 AND ended = 0");
-    s.bind(1, key).run();
+    stmt s(*conn, "UPDATE sessions SET ended = 1, ended_ms = ?2 WHERE key = ?1 AND ended = 0");
+    s.bind(1, key).bind(2, core::system_now_ms()).run();
     return sqlite3_changes(conn->handle()) > 0;
+}
+
+std::vector<std::string> sqlite_store::revoked_since(std::int64_t since_ms) {
+    auto conn = reader();
+    stmt s(*conn, "SELECT id FROM api_keys WHERE revoked_ms >= ?1 AND revoked_ms != 0 "
+                  "UNION ALL SELECT key FROM sessions WHERE ended_ms >= ?1 AND ended_ms != 0");
+    s.bind(1, since_ms);
+    std::vector<std::string> out;
+    while (s.step()) {
+        out.push_back(s.text(0));
+    }
+    return out;
 }
 
 event_page sqlite_store::read_events(const event_query& q) {
@@ -676,17 +691,20 @@ void sqlite_store::run_batch(std::deque<job>& batch) {
             conn.exec("SAVEPOINT w");
             sqlite_txn tx(conn, batch[i].rmsystem, clock_);
             core::result<std::string> out = core::internal_error("write not run");
+            bool threw = false;
             try {
                 out = batch[i].fn(tx);
             } catch (const unknown_rmsystem&) {
+                threw = true;
                 out = core::not_found("rmsystem '" + batch[i].rmsystem + "' does not exist");
             } catch (const store_error&) {
                 throw;
             } catch (const std::exception& e) {
+                threw = true;
                 spdlog::error("write failed with an exception: {}", e.what());
                 out = core::internal_error("the write failed unexpectedly; it was not applied");
             }
-            if (out.ok() || tx.kept()) {
+            if (out.ok() || (tx.kept() && !threw)) {
                 conn.exec("RELEASE w");
                 results[i].rve = tx.allocated();
                 if (!tx.events().empty()) {

@@ -36,6 +36,7 @@ class sqlite_store final : public store {
     std::optional<session_row> find_session_by_token(std::string_view token_hash) override;
     void touch_session(std::string_view key, std::int64_t now_ms) override;
     bool end_session(std::string_view key) override;
+    std::vector<std::string> revoked_since(std::int64_t since_ms) override;
     std::vector<record> list_records(const record_query& q) override;
     std::unique_ptr<record_cursor> open_records(const std::string& rmsystem,
                                                 std::vector<std::string> kinds, core::rve since,
