@@ -56,7 +56,7 @@ def record_paths(coll, single, idname, schema, inschema, what):
         },
         f"/openapi/{coll}/{{{idname}}}": {
             "parameters": pid(idname),
-            "get": {"summary": f"Get one {what}", "responses": {**ok("the record", data(ref)), **errors(400, 401, 404)}},
+            "get": {"summary": f"Get one {what}", "responses": {**ok("the record", data(ref)), **errors(400, 401, 403, 404)}},
             "patch": {"summary": f"Change a {what}; fires `{coll.lower()}` only when something changes",
                       "requestBody": body("#/components/schemas/" + inschema),
                       "responses": {**ok("the record as it now stands", data(ref)), **errors(400, 401, 403, 404)}},
@@ -95,7 +95,7 @@ spec = {
                      "requestBody": body("#/components/schemas/SaleInput"),
                      "responses": {**ok("the sale", data("#/components/schemas/Sale"), "201"), **errors(400, 401, 403)}}},
         "/openapi/Sales/{Sid}": {"parameters": pid("Sid"), "get": {
-            "summary": "Get one sale", "responses": {**ok("the sale", data("#/components/schemas/Sale")), **errors(400, 401, 404)}}},
+            "summary": "Get one sale", "responses": {**ok("the sale", data("#/components/schemas/Sale")), **errors(400, 401, 403, 404)}}},
         "/openapi/login": {"post": {
             "summary": "Log in a POS user: a session (also set as an HttpOnly cookie) and its UrlToken",
             "security": [], "requestBody": body("#/components/schemas/Login"),
@@ -138,7 +138,7 @@ spec = {
             "responses": {**ok("the prompt", data("#/components/schemas/Prompt"), "201"), **errors(400, 401, 403, 404)}}},
         "/openapi/Prompts/{PromptId}": {"parameters": pid("PromptId"), "get": {
             "summary": "A prompt with its answer (empty until answered)",
-            "responses": {**ok("the prompt", data("#/components/schemas/Prompt")), **errors(400, 401, 404)}}},
+            "responses": {**ok("the prompt", data("#/components/schemas/Prompt")), **errors(400, 401, 403, 404)}}},
         "/openapi/Barcodes": {"post": {
             "summary": "Report a scan: a barcode event to every subscriber wanting barcodes, Owner per subscriber",
             "requestBody": body("#/components/schemas/Scan"),

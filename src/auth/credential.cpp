@@ -2,6 +2,8 @@
 
 #include "auth/password.hpp"
 
+#include <algorithm>
+
 namespace posfeed::auth {
 namespace {
 
@@ -22,7 +24,7 @@ core::result<credential> session_credential(store::store& db,
                                                                   std::to_string(idle_ms / 1000) +
                                                                   " s idle; log in again"};
     }
-    if (now_ms - row->last_seen_ms > touch_every_ms) {
+    if (now_ms - row->last_seen_ms > std::min(touch_every_ms, idle_ms / 4)) {
         db.touch_session(row->key, now_ms);
     }
     credential c;

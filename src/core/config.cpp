@@ -139,6 +139,8 @@ status load_config_file(const std::string& path, config& cfg) {
         r.get("body_bytes", cfg.limits.body_bytes);
         r.get("header_timeout_ms", cfg.limits.header_timeout_ms);
         r.get("write_timeout_ms", cfg.limits.write_timeout_ms);
+        r.get("writes_per_second", cfg.limits.writes_per_second);
+        r.get("write_burst", cfg.limits.write_burst);
         r.get("subscriber_queue_bytes", cfg.limits.subscriber_queue_bytes);
         r.finish();
         errors += r.errors_;
@@ -164,6 +166,8 @@ status validate(const config& cfg) {
     check(std::find(levels.begin(), levels.end(), cfg.log_level) != levels.end(), "log_level",
           "one of trace, debug, info, warn, error, critical, off");
     check(cfg.threads >= 0 && cfg.threads <= 256, "threads", "0 (one per core) to 256");
+    check(split_host_port(cfg.listen).ok(), "listen",
+          "HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
     check(cfg.feed.keepalive_ms >= 100, "feed.keepalive_ms", "at least 100");
     check(cfg.feed.replay_batch >= 1 && cfg.feed.replay_batch <= 100000, "feed.replay_batch",
           "1 to 100000");
@@ -179,6 +183,8 @@ status validate(const config& cfg) {
     check(cfg.limits.subscriber_queue_bytes >= 1024, "limits.subscriber_queue_bytes",
           "at least 1024");
     check(cfg.sessions.idle_ms >= 1000, "sessions.idle_ms", "at least 1000");
+    check(cfg.limits.writes_per_second >= 1, "limits.writes_per_second", "at least 1");
+    check(cfg.limits.write_burst >= 1, "limits.write_burst", "at least 1");
     if (!errors.empty()) {
         errors.resize(errors.size() - 2);
         return invalid_argument("configuration: " + errors);

@@ -32,12 +32,14 @@ struct sessions_config {
 
 /// Limits of SPEC 7; each is answered with a clear error, none crashes anything.
 struct limits_config {
-    int streams_per_credential = 8;                   ///< 429 past it
-    int max_connections = 10000;                      ///< 503 past it
-    std::size_t header_bytes = 16 * 1024;             ///< request line + headers; 431 past it
-    std::size_t body_bytes = 1024 * 1024;             ///< request body; 413 past it
-    int header_timeout_ms = 10000;                    ///< slow clients are closed after it
-    int write_timeout_ms = 60000;                     ///< a stream write stuck this long closes it
+    int streams_per_credential = 8;       ///< 429 past it
+    int max_connections = 10000;          ///< 503 past it
+    std::size_t header_bytes = 16 * 1024; ///< request line + headers; 431 past it
+    std::size_t body_bytes = 1024 * 1024; ///< request body; 413 past it
+    int header_timeout_ms = 10000;        ///< slow clients are closed after it
+    int write_timeout_ms = 60000;         ///< a stream write stuck this long closes it
+    int writes_per_second = 1000;         ///< per credential on the write API; 429 past it
+    int write_burst = 2000;               ///< writes a credential may send at once
     std::size_t subscriber_queue_bytes = 1024 * 1024; ///< unsent bytes per subscriber
 };
 

@@ -46,17 +46,21 @@ std::string redact_path(std::string_view path) {
         const auto slash = path.find('/', start);
         const std::string_view seg = path.substr(
             start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-        const std::string plain = decode(seg);
+        std::string plain = decode(seg);
+        for (char& c : plain) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
         if (seg.empty()) {
             // keep waiting for the id after `Sessions//`
         } else if (next_is_secret) {
             out += "[redacted]";
             next_is_secret = false;
-        } else if (plain == "Sessions") {
+        } else if (plain == "sessions") {
             out += seg;
             next_is_secret = true;
-        } else if (plain.starts_with("Sessions/")) {
+        } else if (plain.starts_with("sessions/")) {
             out += "Sessions%2F[redacted]";
+            next_is_secret = plain == "sessions/"; // `Sessions%2F/<id>`
         } else {
             out += seg;
         }

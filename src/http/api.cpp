@@ -82,6 +82,15 @@ asio::awaitable<response> handle_openapi(context& ctx, const request& req, const
         }
         co_return json_response(req, beast_http::status::ok, std::move(*body));
     }
+    if (int retry = 1; !ctx.writes.allow(cred->id, retry)) {
+        co_return error_response(
+            req,
+            core::error{core::error_code::resource_exhausted,
+                        "this credential sends more than limits.writes_per_second (" +
+                            std::to_string(ctx.cfg.limits.writes_per_second) +
+                            ") writes a second; slow down"},
+            retry);
+    }
     if (ctx.shutting_down) {
         co_return error_response(req,
                                  core::error{core::error_code::unavailable,

@@ -1,6 +1,7 @@
 #include "http/connection.hpp"
 
 #include "core/log.hpp"
+#include "http/cors.hpp"
 #include "http/handlers.hpp"
 #include "http/request.hpp"
 
@@ -83,7 +84,13 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
             co_await serve_eventsource(ctx, stream, req, *t, shard);
             break;
         }
-        response res = co_await handle_request(ctx, req, *t);
+        response res;
+        if (req.method() == beast_http::verb::options) {
+            res = preflight_response(ctx.cfg, req);
+        } else {
+            res = co_await handle_request(ctx, req, *t);
+        }
+        apply_cors(ctx.cfg, req, res);
         if (ctx.shutting_down) {
             res.keep_alive(false);
         }

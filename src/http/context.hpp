@@ -4,6 +4,7 @@
 #include "feed/hub.hpp"
 #include "http/blocking.hpp"
 #include "http/metrics.hpp"
+#include "http/rate_limit.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
@@ -17,6 +18,7 @@ struct context {
     feed::hub& hub;
     blocking_pool& pool;
     metrics& stats;
+    rate_limit& writes; ///< per-credential write rate (limits.writes_per_second)
     std::atomic<bool> shutting_down{false};
     std::atomic<int> connections{0};     ///< open TCP connections
     std::atomic<int> active_requests{0}; ///< requests being handled (not idle keep-alives)

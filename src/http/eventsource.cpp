@@ -7,6 +7,7 @@
 #include "feed/sse.hpp"
 #include "feed/subscriber.hpp"
 #include "feed/want.hpp"
+#include "http/cors.hpp"
 #include "http/handlers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -81,6 +82,9 @@ class chunk_writer {
         stream_.expires_after(timeout_);
         auto [ec, n] = co_await asio::async_write(stream_, beast_http::make_chunk(bufs), use_tuple);
         last_write_ = clock::now();
+        if (ec) {
+            error_ = ec;
+        }
         co_return !ec;
     }
 
@@ -97,12 +101,16 @@ class chunk_writer {
 
     clock::time_point last_write() const { return last_write_; }
 
+    /// Why the last write failed (default: none).
+    boost::system::error_code error() const { return error_; }
+
     /// Cancels a pending write (the slow-consumer cut); the write then reports failure.
     void abort() { stream_.cancel(); }
 
   private:
     beast::tcp_stream& stream_;
     std::chrono::milliseconds timeout_;
+    boost::system::error_code error_;
     clock::time_point last_write_ = clock::now();
 };
 
@@ -464,10 +472,12 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
         const auto now = clock::now();
         if (wants_debug && now >= next_debug) {
             next_debug = now + debug_period;
-            if (!co_await out.write(feed::debug_event(debug_n++, filter.format,
-                                                      core::rve{core::system_now_ms()}))) {
+            const std::string event =
+                feed::debug_event(debug_n++, filter.format, core::rve{core::system_now_ms()});
+            if (!co_await out.write(event)) {
                 co_return;
             }
+            ctx.stats.delivered(sub.shard(), core::event_type::debug);
             continue;
         }
         if (now - out.last_write() >= keepalive) {
@@ -511,6 +521,7 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     }
     if (!sr.ok()) {
         auto res = error_response(req, sr.err(), 5, "GET");
+        apply_cors(ctx.cfg, req, res);
         res.keep_alive(false);
         spdlog::info("GET {} {}", logged_target, res.result_int());
         ctx.stats.request(static_cast<int>(res.result_int()));
@@ -528,6 +539,7 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     res.set(beast_http::field::content_type, "text/event-stream");
     res.set(beast_http::field::cache_control, "no-cache");
     res.set("X-Accel-Buffering", "no");
+    apply_cors(ctx.cfg, req, res);
     res.chunked(true);
     res.keep_alive(true);
     beast_http::response_serializer<beast_http::empty_body> serializer(res);
@@ -559,8 +571,14 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     } catch (const boost::system::system_error&) {
         // cancelled by the other branch
     }
-    spdlog::info("GET {} stream closed{}{}", logged_target, sub.closed() ? ": " : "",
-                 sub.close_reason());
+    if (out.error() == beast::error::timeout) {
+        ctx.stats.slow_consumer();
+        spdlog::warn("GET {} stream closed: a write made no progress for limits.write_timeout_ms",
+                     logged_target);
+    } else {
+        spdlog::info("GET {} stream closed{}{}", logged_target, sub.closed() ? ": " : "",
+                     sub.close_reason());
+    }
 }
 
 } // namespace posfeed::http

@@ -255,8 +255,24 @@ core::result<api_action> prompt(const request& req, const target&, const args_t&
     return act;
 }
 core::result<api_action> get_prompt(const request&, const target&, const args_t& a,
-                                    const auth::credential&) {
-    return one_action(pos::prompt_kind, "PromptId", a[0], "prompt");
+                                    const auth::credential& c) {
+    const auto id = pos::parse_id(a[0], "PromptId");
+    if (!id.ok()) {
+        return id.err();
+    }
+    // A session sees only the prompts put to it; an API key sees every prompt of its RmSystem.
+    const std::string only =
+        c.kind == auth::credential::kind::api_key ? std::string() : c.session_key;
+    api_action act;
+    act.read = [id = std::to_string(*id),
+                only](store::store& db, const std::string& rm) -> core::result<std::string> {
+        const auto rec = db.get_record(rm, pos::prompt_kind, id);
+        if (!rec || (!only.empty() && rec->lookup != only)) {
+            return core::not_found("prompt " + id + " does not exist");
+        }
+        return pos::data_response(*rec);
+    };
+    return act;
 }
 core::result<api_action> barcode(const request& req, const target&, const args_t&,
                                  const auth::credential& c) {

@@ -58,7 +58,8 @@ server::server(const core::config& cfg, store::store& db)
     }
     hub_ = std::make_unique<feed::hub>(executors_of(workers_));
     stats_ = std::make_unique<metrics>(workers_.size());
-    ctx_ = std::unique_ptr<context>(new context{cfg_, db_, *hub_, pool_, *stats_});
+    writes_ = std::make_unique<rate_limit>(cfg_.limits.writes_per_second, cfg_.limits.write_burst);
+    ctx_ = std::unique_ptr<context>(new context{cfg_, db_, *hub_, pool_, *stats_, *writes_});
     db_.set_commit_listener([h = hub_.get(), m = stats_.get()](const store::group_ptr& g) {
         for (const auto& e : g->events) {
             m->published(e.type);
@@ -158,18 +159,18 @@ asio::awaitable<void> server::watch_revocations() {
         // Overlap the windows by a second so that a revocation committed while we read is
         // not missed; closing a stream twice is harmless.
         const std::int64_t now = core::system_now_ms();
-        if (++rounds % 10 == 0) {
-            // An open stream is activity: its session does not expire under it.
-            auto touch = [this, now, ids = hub_->stream_credentials()] {
-                for (const auto& id : ids) {
-                    db_.touch_session(id, now);
-                }
-                return ids.size();
-            };
-            co_await pool_.run(std::move(touch));
-        }
         auto read = [this, since] { return db_.revoked_since(since); };
         try {
+            if (++rounds % 10 == 0) {
+                // An open stream is activity: its session does not expire under it.
+                auto touch = [this, now, ids = hub_->stream_credentials()] {
+                    for (const auto& id : ids) {
+                        db_.touch_session(id, now);
+                    }
+                    return ids.size();
+                };
+                co_await pool_.run(std::move(touch));
+            }
             for (const auto& id : co_await pool_.run(std::move(read))) {
                 hub_->close_credential(id, "the credential was revoked or its session ended");
             }

@@ -48,6 +48,7 @@ class server {
     std::unique_ptr<feed::hub> hub_;
     blocking_pool pool_;
     std::unique_ptr<metrics> stats_;
+    std::unique_ptr<rate_limit> writes_;
     std::unique_ptr<context> ctx_;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
     std::size_t next_worker_ = 0;

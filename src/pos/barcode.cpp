@@ -4,6 +4,7 @@
 #include "pos/records.hpp"
 
 #include <array>
+#include <cctype>
 
 namespace posfeed::pos {
 namespace {
@@ -71,7 +72,19 @@ barcode_type classify_barcode(std::string_view raw) {
     if (raw.empty()) {
         return barcode_type::unknown;
     }
-    if (raw.starts_with("http://") || raw.starts_with("https://")) {
+    // URI schemes are case-insensitive (RFC 3986 3.1); QR codes often carry upper-case URLs.
+    const auto has_scheme = [raw](std::string_view scheme) {
+        if (raw.size() < scheme.size()) {
+            return false;
+        }
+        for (std::size_t i = 0; i < scheme.size(); ++i) {
+            if (std::tolower(static_cast<unsigned char>(raw[i])) != scheme[i]) {
+                return false;
+            }
+        }
+        return true;
+    };
+    if (has_scheme("http://") || has_scheme("https://")) {
         return barcode_type::url;
     }
     if (all_digits(raw)) {

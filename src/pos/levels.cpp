@@ -56,8 +56,20 @@ core::result<store::record> change_level(store::write_txn& tx, std::int64_t pid,
         qty = parse_record(old->body).at("Qty").to_number<double>();
     }
     const double next = round4(set ? *set : qty + delta.value_or(0));
-    if (old && next == qty) {
-        return *old;
+    if (next == qty) {
+        if (old) {
+            return *old;
+        }
+        // Nothing was ever stocked here and nothing changes: report a zero level, fire nothing.
+        return store::record{
+            std::string(level_kind),
+            id,
+            std::to_string(location),
+            core::rve{},
+            false,
+            record_body(boost::json::object{
+                {"Pid", pid}, {"Location", location}, {"Qty", 0}, {"Reason", reason}}),
+            {}};
     }
     const boost::json::object obj{
         {"Pid", pid}, {"Location", location}, {"Qty", next}, {"Reason", reason}};
