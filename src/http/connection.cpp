@@ -30,11 +30,17 @@ struct counter_guard {
 };
 
 /// The error answered to a request that could not be read, or nullopt to just close.
-std::optional<core::error> read_error(const boost::system::error_code& ec) {
+std::optional<core::error> read_error(const boost::system::error_code& ec, bool request_line_read) {
     if (ec == beast_http::error::header_limit) {
+        // The parser fills in the method once the request line is complete: a limit hit before
+        // that is a request line (a URL) that is too long.
+        if (!request_line_read) {
+            return core::error{core::error_code::uri_too_long,
+                               "the request line (the URL) is too long; the limit is set by "
+                               "limits.header_bytes"};
+        }
         return core::error{core::error_code::header_too_large,
-                           "the request line and headers are too large; the limit is set by "
-                           "limits.header_bytes"};
+                           "the request headers are too large; the limit is set by limits.header_bytes"};
     }
     if (ec == beast_http::error::body_limit) {
         return core::error{core::error_code::payload_too_large,
@@ -57,7 +63,7 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
         auto [ec, n] = co_await beast_http::async_read(stream, buffer, parser, use_tuple);
         if (ec) {
             if (ec != beast_http::error::end_of_stream && ec != beast::error::timeout) {
-                if (const auto err = read_error(ec)) {
+                if (const auto err = read_error(ec, !parser.get().method_string().empty())) {
                     request dummy;
                     dummy.version(11);
                     dummy.keep_alive(false);
