@@ -66,7 +66,9 @@ db="sqlite:$dir/p.db"
 "$bin" rmsystem create 1 --db "$db" >/dev/null
 key="$("$bin" apikey create --db "$db" --rmsystem 1 --scopes '*' | tail -n 1 | tr -d '[:space:]')"
 
-"$bin" serve --listen 127.0.0.1:0 --db "$db" >"$dir/server.log" 2>&1 &
+# The loader is one credential: lift the per-credential write rate limit for it.
+printf '[limits]\nwrites_per_second = 1000000\nwrite_burst = 1000000\n' >"$dir/posfeed.toml"
+"$bin" serve --listen 127.0.0.1:0 --db "$db" --config "$dir/posfeed.toml" >"$dir/server.log" 2>&1 &
 server_pid=$!
 port=""
 for _ in $(seq 150); do
