@@ -39,8 +39,9 @@ std::optional<core::error> read_error(const boost::system::error_code& ec, bool 
                                "the request line (the URL) is too long; the limit is set by "
                                "limits.header_bytes"};
         }
-        return core::error{core::error_code::header_too_large,
-                           "the request headers are too large; the limit is set by limits.header_bytes"};
+        return core::error{
+            core::error_code::header_too_large,
+            "the request headers are too large; the limit is set by limits.header_bytes"};
     }
     if (ec == beast_http::error::body_limit) {
         return core::error{core::error_code::payload_too_large,
@@ -86,7 +87,7 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
             co_await beast_http::async_write(stream, res, use_tuple);
             break;
         }
-        if (is_eventsource_path(t->path)) {
+        if (is_eventsource_path(t->path) && req.method() != beast_http::verb::options) {
             co_await serve_eventsource(ctx, stream, req, *t, shard);
             break;
         }

@@ -437,7 +437,12 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
         from = ready_rve;
     }
     // From here on an overflowing queue means a slow consumer: abort a write it is stuck in.
-    sub.on_overflow([&out] { out.abort(); });
+    sub.on_overflow([&ctx, &out, &sr] {
+        ctx.stats.slow_consumer();
+        spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes", sr.cred.rmsystem,
+                     ctx.cfg.limits.subscriber_queue_bytes);
+        out.abort();
+    });
     if (!co_await out.write(ready_event(sr.want, ready_rve, filter.format))) {
         co_return;
     }
@@ -449,10 +454,7 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
     const std::string keepalive_comment = feed::comment("keepalive");
     while (!sub.closed()) {
         if (sub.overflowed()) {
-            ctx.stats.slow_consumer();
-            spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes",
-                         sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes);
-            co_return;
+            co_return; // counted and logged by the on_overflow hook
         }
         const auto queued = sub.take();
         std::vector<asio::const_buffer> bufs;
