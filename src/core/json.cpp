@@ -121,18 +121,18 @@ std::string to_json(const boost::json::value& v) {
 }
 
 void append_with_rve(std::string& out, std::string_view body, rve v) {
-    // body is an object we serialised ourselves: `{...}`, possibly `{}`.
+    // body is an object we serialised ourselves: `{...}`, possibly `{}`; anything else is
+    // treated as `{}` rather than cut blindly.
+    if (body.size() < 2 || body.front() != '{' || body.back() != '}') {
+        body = "{}";
+    }
     body.remove_suffix(1);
     out.append(body);
     if (body.size() > 1) {
         out.push_back(',');
     }
     out += "\"RVE\":";
-    if (v.ms <= 0) {
-        out += "0";
-    } else {
-        v.append_to(out);
-    }
+    v.append_to(out);
     out.push_back('}');
 }
 

@@ -21,7 +21,8 @@ std::string to_json(const boost::json::value& v);
 void append_json_string(std::string& out, std::string_view s);
 
 /// Appends the record object `body` (JSON object text) with `"RVE":<rve>` added as its last
-/// member, the RVE written as a number literal with all 9 decimals (SPEC 2).
+/// member, the RVE written as a number literal with all 9 decimals (SPEC 2). A body that is
+/// not an object text is taken as `{}`.
 void append_with_rve(std::string& out, std::string_view body, rve v);
 
 /// append_with_rve into a new string.

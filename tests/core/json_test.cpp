@@ -143,6 +143,13 @@ TEST(Json, WithRveOnAnEmptyObjectHasNoLeadingComma) {
     EXPECT_EQ(with_rve("{}", sample_rve), R"({"RVE":20210727.091105994})");
 }
 
+TEST(WithRve, TreatsATextThatIsNotAnObjectAsEmpty) {
+    for (const char* body : {"", "}", "{", "[1]", "x"}) {
+        SCOPED_TRACE(body);
+        EXPECT_EQ(with_rve(body, sample_rve), R"({"RVE":20210727.091105994})");
+    }
+}
+
 TEST(Json, WithRveWritesZeroAsZero) {
     EXPECT_EQ(with_rve(R"({"A":1})", rve{0}), R"({"A":1,"RVE":0})");
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { request, sleep, write } from './lib/api.mjs';
+import { assertError } from './lib/records.mjs';
 import { startServer } from './lib/server.mjs';
 import { openStream } from './lib/sse.mjs';
 
@@ -20,21 +21,6 @@ const VALID_TYPES = [
   'barcode',
 ];
 
-/** Asserts an error response: status, JSON content, exact shape, code, and words in the message. */
-function assertError(res, status, code, words = []) {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/json\b/);
-  const body = JSON.parse(res.text);
-  assert.deepEqual(Object.keys(body), ['error'], res.text);
-  assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message'], res.text);
-  assert.equal(body.error.code, code, res.text);
-  assert.equal(typeof body.error.message, 'string');
-  assert.ok(body.error.message.length > 10, `a message that says what was wrong: ${res.text}`);
-  for (const w of words) {
-    assert.ok(body.error.message.includes(w), `the message should contain ${JSON.stringify(w)}: ${body.error.message}`);
-  }
-  return body.error.message;
-}
 
 describe('errors', () => {
   let srv;

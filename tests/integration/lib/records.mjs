@@ -19,6 +19,7 @@ export function assertError(res, status, code, words = []) {
   assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message'], res.text);
   assert.equal(body.error.code, code, res.text);
   assert.equal(typeof body.error.message, 'string');
+  assert.ok(body.error.message.length > 10, `a message that says what was wrong: ${res.text}`);
   for (const w of words) {
     assert.ok(body.error.message.includes(w), `the message should contain ${JSON.stringify(w)}: ${body.error.message}`);
   }
