@@ -2,6 +2,7 @@
 
 #include "auth/api_key.hpp"
 #include "auth/password.hpp"
+#include "pos/barcode.hpp"
 #include "pos/customers.hpp"
 #include "pos/levels.hpp"
 #include "pos/products.hpp"
@@ -150,6 +151,13 @@ void store_simulator::run() {
                                       static_cast<double>(1 + rng() % 3), std::nullopt});
             }
             fn = pos::complete_sale(std::move(sale));
+        } else if (pick < 16) {
+            // a scanner at a till reads a product's barcode (sometimes a damaged label)
+            std::string raw = demo_barcode(static_cast<int>(pid));
+            if (rng() % 10 == 0) {
+                raw.back() = raw.back() == '0' ? '1' : '0';
+            }
+            fn = pos::scan_barcode({std::move(raw), loc, ""});
         } else if (pick < 18) {
             fn = pos::adjust_stock(
                 {pid, loc, static_cast<double>(6 + rng() % 24), std::nullopt, "receipt"});

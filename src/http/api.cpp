@@ -1,6 +1,7 @@
 #include "http/blocking.hpp"
 #include "http/handlers.hpp"
 #include "http/routes.hpp"
+#include "http/static_assets.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -141,6 +142,18 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
         }
         if (!t.segments.empty() && t.segments[0] == "openapi") {
             co_return co_await handle_openapi(ctx, req, t);
+        }
+        if (const auto asset = find_static_asset(t.path)) {
+            co_return static_asset_response(req, *asset);
+        }
+        if (t.path == "/" && (req.method() == verb::get || req.method() == verb::head)) {
+            // The demo's front door: the test page.
+            response res{beast_http::status::found, req.version()};
+            res.set(beast_http::field::server, "posfeed");
+            res.set(beast_http::field::location, "/report/pos/tests/eventsource.htm");
+            res.keep_alive(req.keep_alive());
+            res.prepare_payload();
+            co_return res;
         }
         co_return error_response(req, core::not_found("no route " + t.path));
     } catch (const store::store_error& e) {

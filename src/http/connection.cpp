@@ -98,6 +98,12 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
             res = co_await handle_request(ctx, req, *t);
         }
         apply_cors(ctx.cfg, req, res);
+        if (req.method() == beast_http::verb::head) {
+            // The headers of the GET, Content-Length included, without the body.
+            const auto length = res.body().size();
+            res.body().clear();
+            res.content_length(length);
+        }
         if (ctx.shutting_down) {
             res.keep_alive(false);
         }

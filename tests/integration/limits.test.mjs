@@ -11,6 +11,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { api, request, rvesIn, sleep, write } from './lib/api.mjs';
+import { metric, metrics } from './lib/metrics.mjs';
 import { assertError, RawSseReader, until } from './lib/records.mjs';
 import { startServer } from './lib/server.mjs';
 import { openStream } from './lib/sse.mjs';
@@ -35,19 +36,6 @@ function endsWithin(stream, ms, what) {
       );
     }),
   ]);
-}
-
-/** A value of a Prometheus text, e.g. metric(text, 'posfeed_streams'). */
-function metric(text, name) {
-  const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
-  assert.ok(m, `no ${name} in /metrics:\n${text}`);
-  return Number(m[1]);
-}
-
-async function metrics(srv) {
-  const res = await request(srv, { path: '/metrics' });
-  assert.equal(res.status, 200, res.text);
-  return res.text;
 }
 
 /**
