@@ -6,22 +6,45 @@
 import net from 'node:net';
 
 import { rvesIn } from './api.mjs';
+import { logEventsOf } from './check.mjs';
 import { until } from './records.mjs';
+import { openStream } from './sse.mjs';
 
 /**
- * Records what a PosFeed reports: `events` (every delivered event), `states`, `errors`, and
- * `log`: the delivered log events as {rve, type} (the first RVE of each packet).
+ * Records what a PosFeed reports: `events` (every delivered event), `states`, `errors`,
+ * `timeline` (events and {state} changes in the order they came), and `log`: the delivered log
+ * events as {rve, type} (the first RVE of each packet).
  */
 export function record(feed) {
-  const r = { events: [], states: [], errors: [] };
-  feed.on('event', (e) => r.events.push(e));
-  feed.on('state', (s) => r.states.push(s));
+  const r = { events: [], states: [], errors: [], timeline: [] };
+  feed.on('event', (e) => {
+    r.events.push(e);
+    r.timeline.push(e);
+  });
+  feed.on('state', (s) => {
+    r.states.push(s);
+    r.timeline.push({ state: s.state });
+  });
   feed.on('error', (e) => r.errors.push(e));
   Object.defineProperty(r, 'log', {
     get: () =>
       r.events.filter((e) => !['ready', 'reset', 'debug'].includes(e.type)).map((e) => ({ rve: rvesIn(e.data)[0], type: e.type })),
   });
   return r;
+}
+
+/**
+ * The log of `want` as a fresh subscriber reads it from rve=0 up to ready: {rve, type} in order,
+ * the sequence a feed started from '0' must have delivered exactly.
+ */
+export async function logFromStart(srv, want) {
+  const s = openStream(srv, { query: `want=${want.join(',')}&rve=0` });
+  try {
+    const ready = await s.ready({ timeoutMs: 20000 });
+    return logEventsOf(s.events.slice(0, s.events.indexOf(ready)));
+  } finally {
+    s.close();
+  }
 }
 
 /** Resolves once the feed is in `state` (checked by polling); rejects after `timeoutMs`. */
