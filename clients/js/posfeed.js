@@ -617,6 +617,7 @@ export class PosFeed {
   /**
    * Starts the feed: connects (or, shared, joins the tabs' connection). Does nothing when it
    * runs already; after `close()` it starts again from `lastEventId`.
+   * @returns {this}
    */
   start() {
     if (this.#run) {
