@@ -353,17 +353,24 @@ export function parsePacket(data) {
  * `partial.rve === rve` and `seen < partial.delivered` it is dropped (and counted in `seen`);
  * else it is delivered (a new `partial` is started when `partial.rve !== rve`, with `seen` 0;
  * then `delivered` and `seen` count it). An event with an id, delivered or dropped, sets
- * `lastId` to it and clears `partial`. A `reset` clears both (the server starts a new sequence;
- * after `cursor_ahead` its RVEs are lower than ours). An event whose RVE is unknown is delivered.
+ * `lastId` to it and clears `partial`. An event whose RVE is unknown is delivered.
+ *
+ * A `reset` clears `partial` and the `lastId` the comparison above uses (`dropUpTo`): the server
+ * starts a fresh sequence, and after `cursor_ahead` its RVEs are lower than ours. The resume
+ * point (`lastId`) is kept until the next id, so that a connection cut during the snapshot or
+ * catch-up that follows the reset resumes from the old point and gets the reset again, instead
+ * of starting live without the snapshot (the C++ client does the same).
  */
 export class DuplicateFilter {
   /**
    * @param {{lastId?: string | null, partial?: {rve: string, delivered: number} | null}} [state]
    */
   constructor({ lastId = null, partial = null } = {}) {
-    /** @type {string | null} */
+    /** The resume point: the RVE of the last complete group, or null. @type {string | null} */
     this.lastId = lastId || null;
-    /** @type {{rve: string, delivered: number} | null} */
+    /** Log events at or before this RVE are dropped; null after a reset. @type {string | null} */
+    this.dropUpTo = this.lastId;
+    /** A group delivered in part. @type {{rve: string, delivered: number} | null} */
     this.partial = partial && typeof partial.rve === 'string' ? { rve: partial.rve, delivered: partial.delivered | 0 } : null;
   }
 
@@ -382,7 +389,7 @@ export class DuplicateFilter {
    */
   accept(source, type, id, rve) {
     if (type === 'reset') {
-      this.lastId = null;
+      this.dropUpTo = null;
       this.partial = null;
       return true;
     }
@@ -392,7 +399,7 @@ export class DuplicateFilter {
     let deliver;
     if (rve === null || rve === undefined || rve === '') {
       deliver = true;
-    } else if (this.lastId !== null && compareRve(rve, this.lastId) <= 0) {
+    } else if (this.dropUpTo !== null && compareRve(rve, this.dropUpTo) <= 0) {
       deliver = false;
     } else if (this.partial !== null && this.partial.rve === rve && source.seen < this.partial.delivered) {
       source.seen += 1;
@@ -408,6 +415,7 @@ export class DuplicateFilter {
     }
     if (id !== '') {
       this.lastId = id;
+      this.dropUpTo = id;
       this.partial = null;
     }
     return deliver;

@@ -131,6 +131,21 @@ describe('DuplicateFilter: the RVE duplicate rule', () => {
     });
   }
 
+  test('a reset keeps the resume point until the next id (a cut during the snapshot gets the reset again)', () => {
+    const f = new DuplicateFilter({ lastId: rve(9) });
+    let s = f.source();
+    assert.equal(f.accept(s, 'reset', '', null), true);
+    assert.equal(f.accept(s, 'products', '', rve(3)), true);
+    assert.equal(f.lastId, rve(9), 'still the resume point');
+    assert.equal(f.dropUpTo, null, 'but nothing is compared with it');
+    s = f.source(); // cut: the resumed stream resets again and sends the snapshot again
+    assert.equal(f.accept(s, 'reset', '', null), true);
+    assert.equal(f.accept(s, 'products', '', rve(3)), true, 'a snapshot packet is state: delivered again');
+    assert.equal(f.accept(s, 'products', rve(5), rve(5)), true);
+    assert.equal(f.lastId, rve(5));
+    assert.equal(f.accept(s, 'products', rve(4), rve(4)), false, 'compared with the new sequence');
+  });
+
   test('the state round-trips through JSON (persist)', () => {
     const f = new DuplicateFilter({ lastId: rve(1) });
     const s = f.source();
