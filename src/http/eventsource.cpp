@@ -37,6 +37,7 @@ struct stream_request {
     feed::subscription_filter filter;
     std::optional<core::rve> resume;
     bool snapshot = false;
+    bool conflate = false; ///< behind: state-like types merged per record instead of a cut
 };
 
 /// Record kinds in the store per state-like event type (snapshot and catch-up).
@@ -174,19 +175,26 @@ std::string reset_event(std::string_view reason, core::rve from, core::type_mask
     return feed::format_event("reset", data);
 }
 
-/// Streams the current state of records of `kinds` changed after `since` (0: all) at one
-/// consistent RVE, in packets of up to `batch` records, without holding more than one page in
-/// memory. The last packet carries `id: <that RVE>`, so a client cut after it resumes from
-/// there; a client cut before it starts over. Returns the RVE, or nullopt when the stream ended.
-asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_writer& out,
-                                                       feed::subscriber& sub,
-                                                       std::vector<std::string> kinds,
-                                                       core::rve since) {
-    const auto& filter = sub.filter();
+/// Opens a read of the current state of records of `kinds` changed after `since` (0: all), at
+/// one consistent RVE (the cursor's at()).
+asio::awaitable<std::shared_ptr<store::record_cursor>> open_records(context& ctx,
+                                                                    const feed::subscriber& sub,
+                                                                    std::vector<std::string> kinds,
+                                                                    core::rve since) {
     auto open = [&ctx, &sub, kinds = std::move(kinds), since] {
         return ctx.db.open_records(sub.rmsystem(), kinds, since, sub.filter().location);
     };
-    std::shared_ptr<store::record_cursor> cursor = co_await ctx.pool.run(std::move(open));
+    co_return co_await ctx.pool.run(std::move(open));
+}
+
+/// Streams what `cursor` reads in packets of up to `feed.replay_batch` records, without holding
+/// more than one page in memory. The last packet carries `id: <the cursor's RVE>`, so a client
+/// cut after it resumes from there; a client cut before it starts over. Returns the RVE, or
+/// nullopt when the stream ended.
+asio::awaitable<std::optional<core::rve>>
+stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
+               std::shared_ptr<store::record_cursor> cursor) {
+    const auto& filter = sub.filter();
     const core::rve at = cursor->at();
     const auto batch = static_cast<std::size_t>(ctx.cfg.feed.replay_batch);
     std::string pending; // the last frame, held back until we know whether it is the last
@@ -228,6 +236,46 @@ asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_write
         }
     }
     co_return at;
+}
+
+/// open_records, then stream_records.
+asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_writer& out,
+                                                       feed::subscriber& sub,
+                                                       std::vector<std::string> kinds,
+                                                       core::rve since) {
+    auto cursor = co_await open_records(ctx, sub, std::move(kinds), since);
+    co_return co_await stream_records(ctx, out, sub, std::move(cursor));
+}
+
+/// Writes the groups of a log page that the subscriber's filter selects, up to `until`
+/// (inclusive) when given, counting them as delivered and replayed. Returns false when the stream
+/// ended.
+asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::subscriber& sub,
+                                       const std::vector<store::event_group>& groups,
+                                       std::optional<core::rve> until = std::nullopt) {
+    std::vector<feed::encoded_group> encoded;
+    encoded.reserve(groups.size());
+    std::vector<asio::const_buffer> bufs;
+    const auto watchers = [&ctx](const std::string& session) {
+        return ctx.hub.barcode_watchers(session);
+    };
+    tally counts{};
+    for (const auto& g : groups) {
+        if (until && g.rve > *until) {
+            break;
+        }
+        gather(encoded.emplace_back(g, watchers), sub.filter(), bufs, counts);
+    }
+    std::uint64_t replayed = 0;
+    for (const auto n : counts) {
+        replayed += n;
+    }
+    if (sub.closed() || !co_await out.write(bufs)) {
+        co_return false;
+    }
+    count_delivered(ctx, sub, counts);
+    ctx.stats.replayed(sub.shard(), replayed);
+    co_return true;
 }
 
 std::string ready_event(const feed::want_list& want, core::rve rve, feed::packet_format fmt) {
@@ -324,6 +372,15 @@ asio::awaitable<core::result<stream_request>> validate(context& ctx, const reque
         }
         out.snapshot = *snap == "1";
     }
+    if (const auto conflate = t.param("conflate")) {
+        if (*conflate != "0" && *conflate != "1") {
+            co_return core::invalid_argument(
+                "conflate '" + std::string(conflate->substr(0, 40)) +
+                "' is not valid; use 1 (merge products, customers and levels per record when "
+                "behind) or 0");
+        }
+        out.conflate = *conflate == "1";
+    }
     auto resume = feed::pick_resume_point(header(req, "Last-Event-ID"), t.param("rve"));
     if (!resume.ok()) {
         co_return resume.take_err();
@@ -342,6 +399,40 @@ asio::awaitable<core::result<stream_request>> validate(context& ctx, const reque
     }
     out.filter.want = out.want.mask;
     co_return out;
+}
+
+/// The catch-up of a `conflate=1` stream that passed the unsent-bytes limit, from `since` (the
+/// last group it was sent): first the events of the types that are not state-like (sales,
+/// session events, barcodes) from the log, exactly, up to the RVE the records read is at; then
+/// the current state of every product, customer and stock level changed since `since`, one
+/// packet per batch, the last with `id: <that RVE>`. The client so receives each changed record
+/// once, at its newest value, and never an older value after a newer one; ids only grow.
+/// Returns the RVE it caught up to, or nullopt when the stream ended.
+asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk_writer& out,
+                                                             feed::subscriber& sub,
+                                                             const stream_request& sr,
+                                                             core::rve since) {
+    const core::type_mask state = sr.want.mask & core::state_types;
+    const core::type_mask exact =
+        sr.want.mask & ~core::state_types & ~core::bit(core::event_type::debug);
+    // The records read fixes the RVE first; the log is then read up to it.
+    auto cursor = co_await open_records(ctx, sub, kinds_for(state), since);
+    const core::rve at = cursor->at();
+    core::rve from = since;
+    while (exact != 0 && from < at) {
+        store::event_query q{sub.rmsystem(), from, exact, sub.filter().session,
+                             static_cast<std::size_t>(ctx.cfg.feed.replay_batch)};
+        auto read_page = [&ctx, q = std::move(q)] { return ctx.db.read_events(q); };
+        const auto page = co_await ctx.pool.run(std::move(read_page));
+        if (!co_await write_log_groups(ctx, out, sub, page.groups, at)) {
+            co_return std::nullopt;
+        }
+        if (!page.more || page.groups.empty()) {
+            break;
+        }
+        from = page.groups.back().rve;
+    }
+    co_return co_await stream_records(ctx, out, sub, std::move(cursor));
 }
 
 /// The body of a stream: replay, ready, live. Returns when the stream ends.
@@ -399,28 +490,12 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
                     cursor = *at;
                     continue;
                 }
-                std::vector<feed::encoded_group> encoded;
-                encoded.reserve(page.groups.size());
-                std::vector<asio::const_buffer> bufs;
-                const auto watchers = [&ctx](const std::string& session) {
-                    return ctx.hub.barcode_watchers(session);
-                };
-                tally counts{};
-                for (const auto& g : page.groups) {
-                    gather(encoded.emplace_back(g, watchers), filter, bufs, counts);
-                }
-                std::uint64_t replayed = 0;
-                for (const auto n : counts) {
-                    replayed += n;
-                }
                 if (!page.groups.empty()) {
                     cursor = page.groups.back().rve;
                 }
-                if (sub.closed() || !co_await out.write(bufs)) {
+                if (!co_await write_log_groups(ctx, out, sub, page.groups)) {
                     co_return;
                 }
-                count_delivered(ctx, sub, counts);
-                ctx.stats.replayed(sub.shard(), replayed);
                 if (!page.more) {
                     ready_rve = std::max(cursor, page.newest);
                     break;
@@ -437,12 +512,22 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
         from = ready_rve;
     }
     // From here on an overflowing queue means a slow consumer: abort a write it is stuck in.
-    sub.on_overflow([&ctx, &out, &sr] {
-        ctx.stats.slow_consumer();
-        spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes", sr.cred.rmsystem,
-                     ctx.cfg.limits.subscriber_queue_bytes);
-        out.abort();
-    });
+    // With conflate=1 the stream is not cut: once its current write completes it catches up
+    // from the store (below).
+    if (!sr.conflate) {
+        sub.on_overflow([&ctx, &out, &sr] {
+            ctx.stats.slow_consumer();
+            spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes",
+                         sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes);
+            out.abort();
+        });
+    } else {
+        sub.on_overflow([&ctx, &sr] {
+            spdlog::info("stream of {} passed {} unsent bytes: it will be caught up with the "
+                         "latest state per record",
+                         sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes);
+        });
+    }
     if (!co_await out.write(ready_event(sr.want, ready_rve, filter.format))) {
         co_return;
     }
@@ -452,16 +537,32 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
     auto next_debug = clock::now();
     std::uint64_t debug_n = 0;
     const std::string keepalive_comment = feed::comment("keepalive");
+    core::rve sent_rve = ready_rve; // the newest group written
     while (!sub.closed()) {
         if (sub.overflowed()) {
-            co_return; // counted and logged by the on_overflow hook
+            if (!sr.conflate) {
+                co_return; // counted and logged by the on_overflow hook
+            }
+            // Anything committed from here on is queued again; the catch-up covers the rest,
+            // and queued groups it covered are dropped by RVE as after a replay.
+            sub.take();
+            sub.clear_overflow();
+            ctx.stats.conflation();
+            spdlog::info("stream of {} behind by over {} unsent bytes: conflated catch-up from {}",
+                         sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes, sent_rve.str());
+            const auto at = co_await conflated_catch_up(ctx, out, sub, sr, sent_rve);
+            if (!at) {
+                co_return;
+            }
+            ready_rve = sent_rve = std::max(sent_rve, *at);
+            continue;
         }
         const auto queued = sub.take();
         std::vector<asio::const_buffer> bufs;
         tally counts{};
         for (const auto& g : queued) {
-            if (g->rve() > ready_rve) {
-                gather(*g, filter, bufs, counts);
+            if (g->rve() > ready_rve && gather(*g, filter, bufs, counts)) {
+                sent_rve = g->rve();
             }
         }
         if (!bufs.empty()) {

@@ -63,6 +63,10 @@ std::string metrics::render(int connections, std::size_t streams, std::int64_t q
          "unsent-bytes limit.");
     line("# TYPE posfeed_slow_consumer_disconnects_total counter");
     line("posfeed_slow_consumer_disconnects_total " + std::to_string(slow_consumers_.load()));
+    line("# HELP posfeed_conflations_total Times a conflate=1 stream passed the unsent-bytes "
+         "limit and was caught up with the latest state per record instead of disconnected.");
+    line("# TYPE posfeed_conflations_total counter");
+    line("posfeed_conflations_total " + std::to_string(conflations_.load()));
     line("# HELP posfeed_http_requests_total Responses by status (event-source errors included).");
     line("# TYPE posfeed_http_requests_total counter");
     for (int s = 0; s < 500; ++s) {

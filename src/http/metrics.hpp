@@ -34,6 +34,8 @@ class metrics {
         }
     }
     void slow_consumer() { slow_consumers_.fetch_add(1, std::memory_order_relaxed); }
+    /// A `conflate=1` stream that fell behind was caught up from the store instead of cut.
+    void conflation() { conflations_.fetch_add(1, std::memory_order_relaxed); }
     void stream_opened() { streams_opened_.fetch_add(1, std::memory_order_relaxed); }
     /// One acknowledged write's latency from submit to durable commit.
     void commit_latency(double seconds);
@@ -53,6 +55,7 @@ class metrics {
     std::array<std::atomic<std::uint64_t>, core::event_type_count> published_{};
     std::array<std::atomic<std::uint64_t>, 500> requests_{};
     std::atomic<std::uint64_t> slow_consumers_{0};
+    std::atomic<std::uint64_t> conflations_{0};
     std::atomic<std::uint64_t> streams_opened_{0};
     std::array<std::atomic<std::uint64_t>, 11> commit_buckets_{}; ///< last: +Inf
     std::atomic<std::uint64_t> commit_count_{0};
