@@ -352,8 +352,8 @@ export function parsePacket(data) {
  * first RVE in its packet): when `lastId` is set and `rve <= lastId` it is dropped; else when
  * `partial.rve === rve` and `seen < partial.delivered` it is dropped (and counted in `seen`);
  * else it is delivered (a new `partial` is started when `partial.rve !== rve`, with `seen` 0;
- * then `delivered` and `seen` count it). An event with an id, delivered or dropped, sets
- * `lastId` to it and clears `partial`. An event whose RVE is unknown is delivered.
+ * then `delivered` and `seen` count it). A delivered event with an id sets `lastId` to it and
+ * clears `partial`; a dropped one changes nothing (it never moves `lastId` back). An event whose RVE is unknown is delivered.
  *
  * A `reset` clears `partial` and the `lastId` the comparison above uses (`dropUpTo`): the server
  * starts a fresh sequence, and after `cursor_ahead` its RVEs are lower than ours. The resume
@@ -413,7 +413,9 @@ export class DuplicateFilter {
       source.seen += 1;
       deliver = true;
     }
-    if (id !== '') {
+    if (id !== '' && deliver) {
+      // A dropped event is at or before what was already delivered: it never moves the resume
+      // point back (a new shared-mode leader that missed messages could otherwise do so).
       this.lastId = id;
       this.dropUpTo = id;
       this.partial = null;
