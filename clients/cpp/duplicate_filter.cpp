@@ -22,7 +22,19 @@ decision duplicate_filter::on_event(std::string_view type, std::string_view data
         state_.partial.reset();
         return {verdict::deliver, had_partial};
     }
-    if (type == "ready" || type == "debug") {
+    if (type == "ready") {
+        // A stream that started live has no resume point until its first id; ready's RVE is
+        // one (everything committed after it is delivered live), so a cut before that id loses
+        // nothing.
+        const std::string_view ready_rve = packet_rve(data);
+        if (state_.last_id.empty() && !ready_rve.empty()) {
+            state_.last_id.assign(ready_rve);
+            dedupe_last_.assign(ready_rve);
+            return {verdict::deliver, true};
+        }
+        return {verdict::deliver, false};
+    }
+    if (type == "debug") {
         return {verdict::deliver, false};
     }
     const bool with_id = has_id && !id.empty();

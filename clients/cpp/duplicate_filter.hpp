@@ -48,7 +48,10 @@ struct decision {
 /// counted in the partial group. An event with an id then makes that id the last complete id
 /// and clears the partial group. A `reset` clears the last complete id (for the `<=` rule) and
 /// the partial group, since the server starts a fresh sequence (with `cursor_ahead` its RVEs are
-/// lower than ours); the resume point is kept until the server sends a new id.
+/// lower than ours); the resume point is kept until the server sends a new id. One addition:
+/// a `ready` that arrives while there is no resume point at all (a stream started live) makes
+/// the RVE in its packet the resume point and the last complete id, so that a cut before the
+/// first id does not lose what is committed meanwhile.
 ///
 /// Not thread-safe.
 class duplicate_filter {

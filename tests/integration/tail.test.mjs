@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { write } from './lib/api.mjs';
+import { rvesIn, write } from './lib/api.mjs';
 import { assertSameSequence, logEventsOf } from './lib/check.mjs';
 import { startServer } from './lib/server.mjs';
 import { openStream } from './lib/sse.mjs';
@@ -201,6 +201,28 @@ describe('posfeed-tail', () => {
     } finally {
       await tail.stop('SIGKILL').catch(() => {});
     }
+  });
+
+  test('started live with --state: what is committed while it is stopped, before any id, is printed by the next run', async () => {
+    const state = path.join(dir, 'live.state');
+    const args = [`${srv.url}/eventsource`, '--want', 'products', '--api-key', srv.key, '--state', state];
+    const first = new Tail(args);
+    await first.waitFor((x) => x.lines.some((l) => l.json.event === 'ready'), { what: 'ready' });
+    const r1 = await first.stop('SIGTERM');
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.deepEqual(
+      r1.lines.map((l) => l.json.event),
+      ['ready'],
+    );
+    const ready = rvesIn(r1.lines[0].text)[0];
+    assert.equal(await fs.readFile(state, 'utf8'), `${ready}\n`, 'the ready RVE is the resume point');
+    const p = await work.createProduct();
+    const r2 = await runTail([...args, '--count', '1']);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.deepEqual(
+      r2.lines.map((l) => [l.json.event, l.json.id]),
+      [['products', p.rve]],
+    );
   });
 
   test('a resume point ahead of the server: reset, then the snapshot, printed, and the state follows the server', async () => {
