@@ -25,6 +25,8 @@ void apply_cors(const core::config& cfg, const request& req, beast_http::fields&
     if (const auto origin = allowed_origin(cfg, req)) {
         res.set(beast_http::field::access_control_allow_origin, *origin);
         res.set(beast_http::field::access_control_allow_credentials, "true");
+        // A cross-origin client (posfeed.js) reads Retry-After on 429/503 to time its retry.
+        res.set(beast_http::field::access_control_expose_headers, "Retry-After");
     }
 }
 

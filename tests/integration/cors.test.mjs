@@ -30,6 +30,10 @@ function assertAllowed(headers, what) {
   assert.equal(headers['access-control-allow-origin'], LISTED, `${what}: ${JSON.stringify(headers)}`);
   assert.equal(headers['access-control-allow-credentials'], 'true', `${what}: ${JSON.stringify(headers)}`);
   assert.ok(tokens(headers.vary).includes('origin'), `${what}: Vary: Origin: ${JSON.stringify(headers)}`);
+  assert.ok(
+    tokens(headers['access-control-expose-headers']).includes('retry-after'),
+    `${what}: Retry-After exposed: ${JSON.stringify(headers)}`,
+  );
 }
 
 /** Asserts that a response carries no Access-Control-Allow-* header (and never '*'). */
