@@ -61,7 +61,9 @@ decision duplicate_filter::on_event(std::string_view type, std::string_view data
         d.state_changed = true;
     }
     ++connection_seen_;
-    if (with_id) {
+    // A dropped event is at or before what was delivered already: its id never moves the resume
+    // point back.
+    if (with_id && d.what == verdict::deliver) {
         if (state_.last_id != id || state_.partial) {
             d.state_changed = true;
         }

@@ -45,8 +45,9 @@ struct decision {
 /// first RVE in its packet (`packet_rve`). It is dropped when rve <= the last complete id, or
 /// when it belongs to the partial group and this connection has seen fewer of that group's
 /// events than were delivered before (it is counted as seen); otherwise it is delivered and
-/// counted in the partial group. An event with an id then makes that id the last complete id
-/// and clears the partial group. A `reset` clears the last complete id (for the `<=` rule) and
+/// counted in the partial group. A delivered event with an id then makes that id the last
+/// complete id and clears the partial group; a dropped one changes nothing (its id never moves
+/// the resume point back). A `reset` clears the last complete id (for the `<=` rule) and
 /// the partial group, since the server starts a fresh sequence (with `cursor_ahead` its RVEs are
 /// lower than ours); the resume point is kept until the server sends a new id. One addition:
 /// a `ready` that arrives while there is no resume point at all (a stream started live) makes
