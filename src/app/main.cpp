@@ -12,11 +12,36 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <iostream>
 
 namespace {
 
 using namespace posfeed;
+
+/// Every connection is a file descriptor: raises the soft limit to the hard one (a process may
+/// always do that), and warns when even that cannot hold `max_connections` (past it, accepts
+/// fail with EMFILE and are retried, instead of a clean 503).
+void raise_fd_limit(int max_connections) {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        return;
+    }
+    if (lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+            getrlimit(RLIMIT_NOFILE, &lim);
+        }
+    }
+    constexpr rlim_t reserve = 64; // database files, the listener, logs
+    if (lim.rlim_cur != RLIM_INFINITY &&
+        lim.rlim_cur < static_cast<rlim_t>(max_connections) + reserve) {
+        spdlog::warn("the open-file limit ({}) is below limits.max_connections ({}) + {}: raise "
+                     "the hard limit (ulimit -Hn, LimitNOFILE=) or lower max_connections",
+                     lim.rlim_cur, max_connections, reserve);
+    }
+}
 
 int serve(core::config cfg, const std::string& config_file, const CLI::App& cmd) {
     // The file first, then flags given on the command line win over it.
@@ -50,6 +75,7 @@ int serve(core::config cfg, const std::string& config_file, const CLI::App& cmd)
         return 2;
     }
     core::init_logging(cfg.log_level);
+    raise_fd_limit(cfg.limits.max_connections);
     auto db = store::open_store(cfg.db);
     std::string demo_key;
     if (cfg.demo) {

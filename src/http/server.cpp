@@ -119,7 +119,22 @@ void server::accept_next() {
                                    run_connection(*ctx_, std::move(socket), shard), asio::detached);
                 }
             } else {
-                spdlog::warn("accept failed: {}", ec.message());
+                // Out of file descriptors (or another transient failure): the connection stays
+                // in the backlog, so pause before the next accept instead of spinning, and log
+                // at most once a second.
+                const auto now = std::chrono::steady_clock::now();
+                if (now - last_accept_warning_ >= std::chrono::seconds(1)) {
+                    last_accept_warning_ = now;
+                    spdlog::warn("accept failed: {}; pausing accepts for 50 ms", ec.message());
+                }
+                auto pause = std::make_shared<asio::steady_timer>(*workers_[shard],
+                                                                  std::chrono::milliseconds(50));
+                pause->async_wait([this, pause](boost::system::error_code) {
+                    if (acceptor_->is_open()) {
+                        accept_next();
+                    }
+                });
+                return;
             }
             accept_next();
         });

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -52,6 +53,7 @@ class server {
     std::unique_ptr<context> ctx_;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
     std::size_t next_worker_ = 0;
+    std::chrono::steady_clock::time_point last_accept_warning_{}; ///< accept-failure log throttle
 };
 
 } // namespace posfeed::http

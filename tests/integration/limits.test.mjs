@@ -367,6 +367,42 @@ describe('limits: max_connections', () => {
   });
 });
 
+describe('limits: out of file descriptors', () => {
+  let srv;
+  const conns = [];
+
+  before(async () => {
+    // A hard limit of 64 open files: the server uses about 20 of them itself.
+    srv = await startServer({ launcher: ['prlimit', '--nofile=64:64', '--'] });
+  });
+
+  after(async () => {
+    for (const c of conns) {
+      c.socket.destroy();
+    }
+    await srv?.cleanup();
+  });
+
+  test('with no descriptor left the server pauses accepting (warning once a second, no spin) and serves again when some are freed', async () => {
+    assert.match(srv.logs, /the open-file limit \(64\) is below limits\.max_connections/, 'warned at start');
+    for (let i = 0; i < 70; i += 1) {
+      const c = rawConnection(srv);
+      conns.push(c);
+    }
+    await until(() => /accept failed: Too many open files; pausing accepts/.test(srv.logs), 'an accept failing for lack of descriptors');
+    const waiting = request(srv, { path: '/healthz', timeoutMs: 20000 });
+    await sleep(1500);
+    for (const c of conns) {
+      c.socket.destroy();
+    }
+    const res = await waiting;
+    assert.equal(res.status, 200, 'the queued request is served once descriptors are free');
+    const warnings = srv.logs.match(/accept failed/g).length;
+    assert.ok(warnings <= 4, `at most one warning a second while out of descriptors, not a spin: ${warnings}`);
+    assert.ok(srv.running);
+  });
+});
+
 describe('limits: header read timeout', () => {
   let srv;
 

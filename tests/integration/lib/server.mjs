@@ -56,13 +56,14 @@ export async function admin(args) {
 /**
  * Starts a server. On a new data directory, creates RmSystem `rmsystem` (1) first; then a '*'
  * API key for it (`key`).
- * @param {{dataDir?: string, port?: number, config?: string, rmsystem?: string}} options
+ * @param {{dataDir?: string, port?: number, config?: string, rmsystem?: string, launcher?: string[]}} options
+ *   `launcher`: a command line the server runs under, e.g. ['prlimit', '--nofile=64:64', '--'].
  */
-export async function startServer({ dataDir, port = 0, config, rmsystem = '1' } = {}) {
+export async function startServer({ dataDir, port = 0, config, rmsystem = '1', launcher = [] } = {}) {
   const ownsDir = !dataDir;
   const dir = dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'posfeed-it-')));
   const db = `sqlite:${path.join(dir, 'p.db')}`;
-  const server = new Server({ dir, ownsDir, db, port });
+  const server = new Server({ dir, ownsDir, db, port, launcher });
   try {
     let fresh = true;
     try {
@@ -88,8 +89,9 @@ export async function startServer({ dataDir, port = 0, config, rmsystem = '1' } 
 }
 
 class Server {
-  constructor({ dir, ownsDir, db, port }) {
+  constructor({ dir, ownsDir, db, port, launcher = [] }) {
     this.dataDir = dir;
+    this.launcher = launcher;
     this.db = db;
     this.port = port;
     this.key = undefined;
@@ -160,7 +162,8 @@ class Server {
     }
     this.starts += 1;
     const run = this.starts;
-    const child = spawn(binary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...prefix] = [...this.launcher, binary()];
+    const child = spawn(command, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     live.add(child);
     this.exited = new Promise((resolve) => {
