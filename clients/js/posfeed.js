@@ -253,17 +253,20 @@ export function compareRve(a, b) {
   return x === y ? 0 : x < y ? -1 : 1;
 }
 
-const RVE_IN_PACKET = /"RVE"\s*:\s*(-?[0-9][0-9.eE+-]*)|<RVE>\s*([0-9][0-9.]*)\s*<\/RVE>/;
+const RVE_IN_JSON = /"RVE"\s*:\s*(-?[0-9][0-9.eE+-]*)/;
+const RVE_IN_XML = /<RVE>\s*([0-9][0-9.]*)\s*<\/RVE>/;
 
 /**
  * The first RVE written in a packet, as the text of its literal: `"RVE":20210727.091105994`
- * (JSON) or `<RVE>20210727.091105994</RVE>` (XML); null when there is none.
+ * in a JSON packet (one that starts with `{`), `<RVE>20210727.091105994</RVE>` in an XML one;
+ * null when there is none.
  * @param {string} data
  * @returns {string | null}
  */
 export function rveInPacket(data) {
-  const m = RVE_IN_PACKET.exec(data);
-  return m ? (m[1] ?? m[2]) : null;
+  // By format, so that text inside a value (a Description holding "<RVE>1</RVE>") never matches.
+  const m = (/^\s*\{/.test(data) ? RVE_IN_JSON : RVE_IN_XML).exec(data);
+  return m ? m[1] : null;
 }
 
 /** Members whose number literal is an RVE: turned into strings so that no digit is lost. */
@@ -355,6 +358,9 @@ export function parsePacket(data) {
  * then `delivered` and `seen` count it). A delivered event with an id sets `lastId` to it and
  * clears `partial`; a dropped one changes nothing (it never moves `lastId` back). An event whose RVE is unknown is delivered.
  *
+ * A `ready` that arrives while there is no resume point at all makes its RVE the resume point
+ * (a live start cut before its first id then resumes without a gap).
+ *
  * A `reset` clears `partial` and the `lastId` the comparison above uses (`dropUpTo`): the server
  * starts a fresh sequence, and after `cursor_ahead` its RVEs are lower than ours. The resume
  * point (`lastId`) is kept until the next id, so that a connection cut during the snapshot or
@@ -391,6 +397,13 @@ export class DuplicateFilter {
     if (type === 'reset') {
       this.dropUpTo = null;
       this.partial = null;
+      return true;
+    }
+    if (type === 'ready' && this.lastId === null && rve) {
+      // A stream that started live, with no resume point at all: the ready RVE becomes it, so a
+      // cut before the first id resumes from here instead of starting live again with a gap.
+      this.lastId = rve;
+      this.dropUpTo = rve;
       return true;
     }
     if (NOT_LOGGED.has(type)) {
@@ -741,8 +754,9 @@ export class PosFeed {
   #receive(source, raw) {
     const id = raw.hasId ? raw.lastEventId : '';
     const rve = id !== '' && !NOT_LOGGED.has(raw.type) ? id : rveInPacket(raw.data);
+    const resumeBefore = this.#filter.lastId;
     const deliver = this.#filter.accept(source, raw.type, id, rve);
-    if (id !== '' || raw.type === 'reset' || (deliver && !NOT_LOGGED.has(raw.type))) {
+    if (id !== '' || raw.type === 'reset' || resumeBefore !== this.#filter.lastId || (deliver && !NOT_LOGGED.has(raw.type))) {
       this.#save(); // the resume point or the partial group changed
     }
     if (!deliver) {

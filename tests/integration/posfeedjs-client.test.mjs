@@ -87,7 +87,7 @@ describe('PosFeed over fetch (scripted)', () => {
     feed.start();
     try {
       const s1 = (await f.next()).stream();
-      s1.send(`retry: 20\n\n${READY(1)}${ev('sales', 1)}${ev('levels', 1, true)}${ev('sales', 2)}`);
+      s1.send(`retry: 20\n\n${READY(0)}${ev('sales', 1)}${ev('levels', 1, true)}${ev('sales', 2)}`);
       await until(() => r.events.length === 4, 'four events');
       s1.error(); // the connection breaks before the group's levels
       const second = await f.next();
@@ -103,13 +103,32 @@ describe('PosFeed over fetch (scripted)', () => {
       await until(() => feed.lastEventId === rve(3), 'the last group');
       assert.deepEqual(
         r.events.map((e) => `${e.type} ${e.rve.slice(-1)}`),
-        ['ready 1', 'sales 1', 'levels 1', 'sales 2', 'levels 2', 'ready 2', 'sales 3', 'levels 3'],
+        ['ready 0', 'sales 1', 'levels 1', 'sales 2', 'levels 2', 'ready 2', 'sales 3', 'levels 3'],
       );
       // A clean end of the stream reconnects as well.
       s2.end();
       const third = await f.next();
       assert.equal(third.headers['Last-Event-ID'], rve(3));
       assert.equal(r.errors.at(-1).code, 'stream_ended');
+    } finally {
+      feed.close();
+    }
+  });
+
+  test('a live start cut before its first id resumes from the ready RVE, not live again', async () => {
+    const f = scriptedFetch();
+    const feed = newFeed(f.fetch);
+    feed.start();
+    try {
+      const first = await f.next();
+      assert.equal(first.headers['Last-Event-ID'], undefined, 'no resume point at first');
+      const s1 = first.stream();
+      s1.send(`retry: 20\n\n${READY(4)}`);
+      await stateIs(feed, 'live');
+      assert.equal(feed.lastEventId, rve(4));
+      s1.error();
+      const second = await f.next();
+      assert.equal(second.headers['Last-Event-ID'], rve(4), 'what was committed meanwhile is replayed');
     } finally {
       feed.close();
     }
@@ -192,7 +211,7 @@ describe('PosFeed over fetch (scripted)', () => {
     const one = newFeed(f.fetch, { persist: 'till-1', storage });
     one.start();
     const s = (await f.next()).stream();
-    s.send(`${READY(1)}${ev('sales', 1)}${ev('levels', 1, true)}${ev('sales', 2)}`);
+    s.send(`${READY(0)}${ev('sales', 1)}${ev('levels', 1, true)}${ev('sales', 2)}`);
     await until(() => one.lastEventId === rve(1), 'the first group');
     await sleep(50);
     one.close();
@@ -250,7 +269,7 @@ describe('PosFeed shared by several tabs (in-process locks, BroadcastChannel)', 
       b.start();
       c.start();
       const s1 = first.stream();
-      s1.send(`${READY(1)}${ev('sales', 1)}${ev('levels', 1, true)}${ev('sales', 2)}`);
+      s1.send(`${READY(0)}${ev('sales', 1)}${ev('levels', 1, true)}${ev('sales', 2)}`);
       await until(() => rb.events.length === 4 && rc.events.length === 4, 'the followers receive the leader’s events');
       assert.equal(f.calls.length, 1, 'one connection for three feeds');
       await until(() => b.state === 'live' && c.state === 'live', 'the followers report the leader’s state');
@@ -266,7 +285,7 @@ describe('PosFeed shared by several tabs (in-process locks, BroadcastChannel)', 
       await until(() => b.lastEventId === rve(3) && c.lastEventId === rve(3), 'both reach group 3');
       await sleep(50);
       const seq = (r) => r.events.map((e) => `${e.type} ${e.rve.slice(-1)}`);
-      const expected = ['ready 1', 'sales 1', 'levels 1', 'sales 2', 'levels 2', 'ready 2', 'sales 3', 'levels 3'];
+      const expected = ['ready 0', 'sales 1', 'levels 1', 'sales 2', 'levels 2', 'ready 2', 'sales 3', 'levels 3'];
       assert.deepEqual(seq(rb), expected);
       assert.deepEqual(seq(rc), expected);
       const leader = [b, c].find((x) => x.state === 'live' && f.calls.length === 2);

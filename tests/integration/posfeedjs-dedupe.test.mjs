@@ -67,6 +67,12 @@ const CASES = [
     lastId: 3,
   },
   {
+    name: 'a live start: ready becomes the resume point, a cut before the first id loses nothing',
+    steps: ['+ready 4', '|', '+products 5#'],
+    lastId: 5,
+    lastIdAfter: { 0: 4 },
+  },
+  {
     name: 'snapshot packets: no id but the last one; each packet is its own partial group',
     steps: ['+products 1', '+products 4', '+customers 2', '+levels 3', '+levels 7#', '+ready 7', '+products 8#'],
     lastId: 8,
@@ -125,6 +131,9 @@ describe('DuplicateFilter: the RVE duplicate rule', () => {
         const eventRve = e.id || rveInPacket(packet);
         const got = filter.accept(source, e.type, e.id, eventRve);
         assert.equal(got, e.deliver, `step ${i} '${step}': ${e.deliver ? 'delivered' : 'dropped'} expected`);
+        if (c.lastIdAfter?.[i] !== undefined) {
+          assert.equal(filter.lastId, rve(c.lastIdAfter[i]), `lastId after step ${i}`);
+        }
       });
       assert.equal(filter.lastId, rve(c.lastId), 'lastId at the end');
     });
@@ -204,5 +213,8 @@ describe('packets', () => {
     assert.equal(rveInPacket(xml), '20210727.091105994');
     assert.equal(rveInPacket('{"Sales":[{"Sid":1,"RVE":20210727.091105994}]}'), '20210727.091105994');
     assert.equal(rveInPacket('{"Reset":[{"Reason":"x"}]}'), null);
+    // By format: text inside a JSON value never counts as the RVE.
+    assert.equal(rveInPacket('{"Products":[{"Description":"<RVE>1</RVE>","RVE":20210727.091105994}]}'), '20210727.091105994');
+    assert.equal(rveInPacket('<Products><Product><Description>"RVE":1</Description><RVE>20210727.091105994</RVE></Product></Products>'), '20210727.091105994');
   });
 });
