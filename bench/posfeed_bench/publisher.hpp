@@ -1,0 +1,60 @@
+#pragma once
+
+#include "http_url.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace posfeed_bench {
+
+namespace asio = boost::asio;
+
+/// The publish request of a run: method, URL, headers and a body template in which `{seq}` is
+/// the sequence number and `{pad}` a filler of `pad` characters.
+struct publish_template {
+    http_url url;
+    std::string method = "POST";
+    std::vector<std::string> headers;
+    std::string content_type = "application/json";
+    std::string body = "bench-{seq}- {pad}";
+    int pad = 0;
+
+    /// The request (head and body) that publishes `seq`.
+    [[nodiscard]] std::string request(std::int64_t seq) const;
+    /// The body alone, for `seq`.
+    [[nodiscard]] std::string body_for(std::int64_t seq) const;
+};
+
+/// The answer to one publish: the HTTP status (0 when there was none) and, when it failed,
+/// what went wrong.
+struct publish_result {
+    int status = 0;
+    std::string error;
+    [[nodiscard]] bool ok() const { return status >= 200 && status < 300; }
+};
+
+/// One keep-alive HTTP/1.1 connection sending requests one at a time; it connects on first use
+/// and reconnects after the server closes it. Lives on one io_context.
+class publisher {
+  public:
+    publisher(asio::io_context& ctx, const publish_template& tmpl);
+
+    /// Sends `seq` and reads the whole answer.
+    asio::awaitable<publish_result> send(std::int64_t seq);
+
+  private:
+    asio::awaitable<publish_result> exchange(const std::string& request);
+    void reset();
+
+    asio::ip::tcp::socket socket_;
+    const publish_template& template_;
+    bool connected_ = false;
+    std::string in_;
+};
+
+} // namespace posfeed_bench
