@@ -27,46 +27,41 @@ namespace {
 
 using posfeed_bench::bench_options;
 
-void add_common(CLI::App& cmd, bench_options& o, bool streams, bool publishes) {
+/// Every subcommand takes every common flag, so one set of server flags serves all workloads;
+/// a workload ignores the flags it does not use and checks the URLs it needs.
+void add_common(CLI::App& cmd, bench_options& o) {
     cmd.add_option("--label", o.label, "text copied into the result line");
     cmd.add_option("--header", o.headers,
                    "'Name: value' sent on streams and publishes (repeatable)");
     cmd.add_option("--threads", o.threads, "io threads of the tool (default 1)")
         ->check(CLI::Range(1, 64));
-    if (streams) {
-        cmd.add_option("--stream-url", o.stream_url,
-                       "http URL of one subscription, e.g. "
-                       "http://127.0.0.1:8080/eventsource?want=products")
-            ->required();
-        cmd.add_option("--live-on", o.live_on,
-                       "when a stream counts as live: 'ready' (posfeed's event: ready) or "
-                       "'headers' (the 200 head, for Nchan)")
-            ->check(CLI::IsMember({"ready", "headers"}));
-        cmd.add_option("--source-addresses", o.source_addresses,
-                       "streams bind to this many source addresses from 127.0.0.2 upwards")
-            ->check(CLI::Range(1U, 253U * 256U));
-        cmd.add_option("--concurrency", o.concurrency, "streams connecting at once")
-            ->check(CLI::Range(1, 100000));
-        cmd.add_option("--server-pid", o.server_pids,
-                       "server process(es) whose VmRSS is sampled and summed (repeatable)");
-        cmd.add_option("--timeout-s", o.timeout_s, "give up connecting (or replaying) after it");
-    }
-    if (publishes) {
-        cmd.add_option("--publish-url", o.publish_url,
-                       "http URL publishes are sent to, e.g. "
-                       "http://127.0.0.1:8080/openapi/Products")
-            ->required();
-        cmd.add_option("--publish-method", o.publish_method, "POST (default) or PATCH")
-            ->check(CLI::IsMember({"POST", "PATCH", "PUT"}));
-        cmd.add_option("--publish-body", o.publish_body,
-                       "body template: {seq} is the sequence number, {pad} the filler; the "
-                       "data of the event must carry 'bench-{seq}-'");
-        cmd.add_option("--content-type", o.content_type, "Content-Type of publishes");
-        cmd.add_option("--pad", o.pad, "characters of filler in {pad}")
-            ->check(CLI::Range(0, 1 << 20));
-        cmd.add_option("--publishers", o.publishers, "keep-alive publish connections")
-            ->check(CLI::Range(1, 10000));
-    }
+    cmd.add_option("--stream-url", o.stream_url,
+                   "http URL of one subscription, e.g. "
+                   "http://127.0.0.1:8080/eventsource?want=products");
+    cmd.add_option("--live-on", o.live_on,
+                   "when a stream counts as live: 'ready' (posfeed's event: ready) or "
+                   "'headers' (the 200 head, for Nchan)")
+        ->check(CLI::IsMember({"ready", "headers"}));
+    cmd.add_option("--source-addresses", o.source_addresses,
+                   "streams bind to this many source addresses from 127.0.0.2 upwards")
+        ->check(CLI::Range(1U, 253U * 256U));
+    cmd.add_option("--concurrency", o.concurrency, "streams connecting at once")
+        ->check(CLI::Range(1, 100000));
+    cmd.add_option("--server-pid", o.server_pids,
+                   "server process(es) whose VmRSS is sampled and summed (repeatable)");
+    cmd.add_option("--timeout-s", o.timeout_s, "give up connecting (or replaying) after it");
+    cmd.add_option("--publish-url", o.publish_url,
+                   "http URL publishes are sent to, e.g. "
+                   "http://127.0.0.1:8080/openapi/Products");
+    cmd.add_option("--publish-method", o.publish_method, "POST (default), PATCH or PUT")
+        ->check(CLI::IsMember({"POST", "PATCH", "PUT"}));
+    cmd.add_option("--publish-body", o.publish_body,
+                   "body template: {seq} is the sequence number, {pad} the filler; the "
+                   "data of the event must carry 'bench-{seq}-'");
+    cmd.add_option("--content-type", o.content_type, "Content-Type of publishes");
+    cmd.add_option("--pad", o.pad, "characters of filler in {pad}")->check(CLI::Range(0, 1 << 20));
+    cmd.add_option("--publishers", o.publishers, "keep-alive publish connections")
+        ->check(CLI::Range(1, 10000));
 }
 
 } // namespace
@@ -77,13 +72,13 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     auto* idle = app.add_subcommand("idle", "open N streams, report server RSS per stream");
-    add_common(*idle, o, true, false);
+    add_common(*idle, o);
     idle->add_option("--subscribers", o.subscribers, "streams to open")->required()
         ->check(CLI::Range(1, 10'000'000));
     idle->add_option("--settle-s", o.settle_s, "wait after all are live before sampling RSS");
 
     auto* fanout = app.add_subcommand("fanout", "publish at R/s to N streams");
-    add_common(*fanout, o, true, true);
+    add_common(*fanout, o);
     fanout->add_option("--subscribers", o.subscribers, "streams to open")->required()
         ->check(CLI::Range(1, 10'000'000));
     fanout->add_option("--rate", o.rate, "publishes per second")->required();
@@ -91,11 +86,11 @@ int main(int argc, char** argv) {
     fanout->add_option("--drain-s", o.drain_s, "wait for stragglers after publishing");
 
     auto* replay = app.add_subcommand("replay", "publish N events, then time a resuming stream");
-    add_common(*replay, o, true, true);
+    add_common(*replay, o);
     replay->add_option("--events", o.events, "events to publish and replay")->required();
 
     auto* write = app.add_subcommand("write", "W connections writing back to back");
-    add_common(*write, o, false, true);
+    add_common(*write, o);
     write->add_option("--writers", o.writers, "concurrent connections")->required();
     write->add_option("--seconds", o.seconds, "duration")->required();
 

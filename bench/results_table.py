@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Turns the posfeed-bench result lines of one bench/compare.sh run into its Markdown report:
+one table with posfeed's figure, Nchan's and their ratio per row, the SPEC 11 / issue 7
+targets checked against posfeed's figures, the machine, and the commands run.
+
+    results_table.py RESULTS.jsonl --machine ... [--note=TEXT ...] > RESULTS.md
+"""
+
+import argparse
+import json
+import sys
+
+
+def load(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return rows
+
+
+def find(rows, workload, label, **match):
+    for r in rows:
+        if r.get("workload") == workload and r.get("label") == label and all(
+            r.get(k) == v for k, v in match.items()
+        ):
+            return r
+    return None
+
+
+def get(r, *path):
+    for key in path:
+        if not isinstance(r, dict) or key not in r or r[key] is None:
+            return None
+        r = r[key]
+    return r
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if digits == 0:
+        return f"{round(v):,}"
+    return f"{v:,.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.2f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    for name in ("machine", "cores", "cpu", "memory", "date", "commit", "nginx", "nchan",
+                 "nofile", "elapsed", "commands", "raw"):
+        ap.add_argument("--" + name, default="")
+    ap.add_argument("--note", action="append", default=[])
+    args = ap.parse_args()
+    rows = load(args.results)
+
+    table = []  # (workload, n, metric, posfeed, nchan, ratio, better)
+
+    def add(workload, n, metric, pf, nx, digits=0, better="", note=""):
+        table.append((workload, n, metric + (f" ({note})" if note else ""), fmt(pf, digits),
+                      fmt(nx, digits), ratio(pf, nx), better))
+
+    sizes = []
+    for r in rows:
+        if (r.get("workload") in ("idle", "fanout") and r.get("subscribers") is not None
+                and r.get("subscribers") not in sizes):
+            sizes.append(r.get("subscribers"))
+
+    for n in sizes:
+        pf = find(rows, "idle", "posfeed", subscribers=n)
+        nx = find(rows, "idle", "nchan", subscribers=n)
+        if pf or nx:
+            add("idle", f"{n:,}", "streams live", get(pf, "live"), get(nx, "live"), 0, "↑")
+            add("idle", f"{n:,}", "server RSS growth per stream, bytes",
+                get(pf, "rss_per_subscriber_bytes"), get(nx, "rss_per_subscriber_bytes"), 0, "↓")
+            add("idle", f"{n:,}", "of which private (RssAnon), bytes",
+                get(pf, "anon_per_subscriber_bytes"), get(nx, "anon_per_subscriber_bytes"), 0,
+                "↓")
+            add("idle", f"{n:,}", "streams connected per second", get(pf, "connects_per_s"),
+                get(nx, "connects_per_s"), 0, "↑")
+        pf = find(rows, "fanout", "posfeed", subscribers=n)
+        nx = find(rows, "fanout", "nchan", subscribers=n)
+        if pf or nx:
+            r = pf or nx
+            label = f"{n:,} ({fmt(r.get('rate'))}/s × {fmt(r.get('seconds'))} s)"
+            add("fanout", label, "deliveries per second", get(pf, "deliveries_per_s"),
+                get(nx, "deliveries_per_s"), 0, "↑")
+            for q in ("p50", "p99", "max"):
+                add("fanout", label, f"publish-to-receive latency {q}, ms",
+                    get(pf, "latency_ms", q), get(nx, "latency_ms", q), 2, "↓")
+            add("fanout", label, "events lost", get(pf, "lost"), get(nx, "lost"), 0, "= 0")
+            add("fanout", label, "events duplicated", get(pf, "duplicates"),
+                get(nx, "duplicates"), 0, "= 0")
+            add("fanout", label, "publish errors", get(pf, "publish_errors"),
+                get(nx, "publish_errors"), 0, "= 0")
+            add("fanout", label, "event data size, bytes", get(pf, "data_bytes"),
+                get(nx, "data_bytes"), 0, "")
+
+    pf = find(rows, "replay", "posfeed")
+    nx = find(rows, "replay", "nchan")
+    if pf or nx:
+        label = f"{fmt(get(pf or nx, 'events'))} events"
+        add("replay", label, "events per second to one resuming stream",
+            get(pf, "events_per_s"), get(nx, "events_per_s"), 0, "↑")
+        add("replay", label, "events lost", get(pf, "lost"), get(nx, "lost"), 0, "= 0")
+        add("replay", label, "events duplicated", get(pf, "duplicates"), get(nx, "duplicates"),
+            0, "= 0")
+        add("replay", label, "publishing them (64 connections), per second",
+            get(pf, "publish_per_s"), get(nx, "publish_per_s"), 0, "↑",
+            "posfeed durable, Nchan in memory")
+    pf = find(rows, "write", "posfeed")
+    nx = find(rows, "write", "nchan")
+    if pf or nx:
+        label = f"{fmt(get(pf or nx, 'writers'))} writers"
+        add("write", label, "acknowledged writes per second", get(pf, "commits_per_s"),
+            get(nx, "commits_per_s"), 0, "↑", "posfeed durable, Nchan in memory")
+        for q in ("p50", "p99"):
+            add("write", label, f"ack latency {q}, ms", get(pf, "ack_latency_ms", q),
+                get(nx, "ack_latency_ms", q), 2, "↓")
+        add("write", label, "errors", get(pf, "errors"), get(nx, "errors"), 0, "= 0")
+
+    out = []
+    w = out.append
+    w(f"# posfeed vs Nchan — {args.date}")
+    w("")
+    w(f"Commit `{args.commit}`; {args.nginx}, libnginx-mod-nchan {args.nchan}. "
+      f"Made by `bench/compare.sh` in {args.elapsed} s; raw result lines: `{args.raw}`.")
+    w("")
+    w("| workload | N | metric | posfeed | nchan | ratio posfeed/nchan | better |")
+    w("|---|---|---|--:|--:|--:|:-:|")
+    for row in table:
+        w("| " + " | ".join(row) + " |")
+    w("")
+    w("↑ higher is better, ↓ lower is better (a ratio above 1 is good for ↑ rows, below 1 for "
+      "↓ rows); \"= 0\" must be zero. RSS growth is the server's VmRSS after all streams are "
+      "live (plus 2 s) minus before the first connect, divided by the streams; for Nchan it is "
+      "summed over the nginx master and workers (shared memory pages a process touched count "
+      "in its RSS, so RssAnon is shown too). Kernel socket buffers are not included. Nchan's "
+      "publish is an in-memory append; posfeed's is a durable SQLite commit (group commit, "
+      "acknowledged after fsync).")
+    w("")
+
+    # Targets (issue 7), from posfeed's rows.
+    w("## Targets (issue 7)")
+    w("")
+    checks = []
+    idle_pf = [r for r in rows if r.get("workload") == "idle" and r.get("label") == "posfeed"]
+    largest = max(idle_pf, key=lambda r: r.get("subscribers", 0), default=None)
+    if largest:
+        held = largest.get("live", 0)
+        checks.append(("50,000 idle subscribers held",
+                       f"{held:,} of {largest.get('subscribers'):,} held "
+                       f"(largest N run here)",
+                       "PASS" if held >= 50000 else
+                       ("not measurable here" if held == largest.get("subscribers") else "FAIL")))
+        per = largest.get("rss_per_subscriber_bytes")
+        checks.append(("server memory per idle subscriber ≤ 4 KiB",
+                       f"{fmt(per)} bytes RSS at N = {largest.get('subscribers'):,}",
+                       "PASS" if per is not None and per <= 4096 else "FAIL"))
+    pf = find(rows, "fanout", "posfeed", subscribers=10000)
+    nx = find(rows, "fanout", "nchan", subscribers=10000)
+    if pf and nx:
+        d_ok = (get(pf, "deliveries_per_s") or 0) >= (get(nx, "deliveries_per_s") or 0)
+        l_ok = (get(pf, "latency_ms", "p99") or 1e18) <= (get(nx, "latency_ms", "p99") or 0)
+        checks.append(("fan-out deliveries/s at 10,000 ≥ 1.0 × Nchan",
+                       f"{ratio(get(pf, 'deliveries_per_s'), get(nx, 'deliveries_per_s'))} × "
+                       f"(both publish at the same fixed rate)",
+                       "PASS" if d_ok else "FAIL"))
+        checks.append(("fan-out p99 latency at 10,000 no worse than Nchan",
+                       f"{fmt(get(pf, 'latency_ms', 'p99'), 2)} ms vs "
+                       f"{fmt(get(nx, 'latency_ms', 'p99'), 2)} ms",
+                       "PASS" if l_ok else "FAIL"))
+    pf = find(rows, "write", "posfeed")
+    if pf:
+        v = get(pf, "commits_per_s")
+        checks.append(("durable writes ≥ 20,000 commits/s", f"{fmt(v)} commits/s",
+                       "PASS" if v is not None and v >= 20000 else "FAIL"))
+    pf = find(rows, "replay", "posfeed")
+    if pf:
+        v = get(pf, "events_per_s")
+        checks.append(("replay ≥ 500,000 events/s to one resuming subscriber",
+                       f"{fmt(v)} events/s",
+                       "PASS" if v is not None and v >= 500000 else "FAIL"))
+    bad = []
+    for r in rows:
+        if r.get("label") != "posfeed":
+            continue
+        for key in ("lost", "duplicates"):
+            if r.get(key) not in (None, 0):
+                bad.append(f"{r['workload']} N={r.get('subscribers', r.get('events'))}: "
+                           f"{key} {r[key]}")
+        if "error" in r:
+            bad.append(f"{r['workload']}: {r['error']}")
+    checks.append(("zero lost or duplicated events in every posfeed row",
+                   "; ".join(bad) if bad else "0 lost, 0 duplicated", "FAIL" if bad else "PASS"))
+    w("| target | posfeed | |")
+    w("|---|---|---|")
+    for c in checks:
+        w("| " + " | ".join(c) + " |")
+    w("")
+    for note in args.note:
+        w(f"- {note}")
+    if args.note:
+        w("")
+
+    w("## Machine")
+    w("")
+    w(f"- `{args.machine}`")
+    w(f"- {args.cores} cores: {args.cpu}; memory {args.memory}; hard open-file limit "
+      f"{args.nofile}")
+    w(f"- started {args.date}")
+    w("")
+    w("## Commands")
+    w("")
+    w("Each on a fresh server (posfeed: new data directory, RmSystem 1, an API key with every "
+      "scope, `limits.max_connections` the hard open-file limit minus 100, "
+      "`limits.streams_per_credential` 100000, "
+      "`limits.writes_per_second` and `limits.write_burst` 1000000000, the rest default; "
+      "Nchan: `bench/nchan.conf`, a fresh channel per run).")
+    w("")
+    w("```")
+    if args.commands:
+        with open(args.commands, encoding="utf-8") as f:
+            out.extend(line.rstrip("\n") for line in f)
+    w("```")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()
