@@ -75,6 +75,12 @@ else
   fi
 fi
 writers=64
+# Replay publishes at most this many events per second into its channel, for both servers:
+# faster than ~32,000/s into one channel, Nchan 1.3.6 logs "Missed message for eventsource
+# subscriber: previous message id tags don't match" and the resuming stream stalls (message ids
+# are a second and a per-second tag). posfeed publishes slower than this anyway.
+replay_rate=20000
+notes+=("replay: both servers get the events at most $replay_rate/s (faster than ~32,000/s into one channel Nchan 1.3.6 loses messages for the resuming stream, logging \"previous message id tags don't match\", and the stream stalls).")
 # Fan-out rate per N: about 100,000 deliveries per second, the same for both servers.
 rate_for() { case "$1" in 1000) echo 100 ;; 10000) echo 10 ;; *) echo $(( (100000 + $1 - 1) / $1 )) ;; esac; }
 for n in "${notes[@]}"; do echo "compare: $n" >&2; done
@@ -88,8 +94,10 @@ out_md="$results/$stamp-$commit.md"
 out_jsonl="$results/$stamp-$commit.jsonl"
 work="$(mktemp -d "${TMPDIR:-/tmp}/posfeed-compare-XXXXXX")"
 commands="$work/commands.txt"
+server_logs="$work/server-logs.txt"
 : >"$out_jsonl"
 : >"$commands"
+: >"$server_logs"
 
 # ---- servers
 server_pid=""
@@ -245,7 +253,11 @@ run() {
   fi
   # Server warnings and errors (posfeed logs at warn here) go to stderr for the record.
   if [[ -s "$server_log" ]]; then
-    echo "    $server log: $(wc -l <"$server_log") lines; last: $(tail -n 1 "$server_log")" >&2
+    local summary
+    summary="$server $workload $*: $(wc -l <"$server_log") log lines; first: \`$(head -n 1 "$server_log")\`"
+    [[ $(wc -l <"$server_log") -gt 1 ]] && summary+="; last: \`$(tail -n 1 "$server_log")\`"
+    echo "    $summary" >&2
+    echo "$summary" >>"$server_logs"
   fi
   stop_server
   echo "$line" | tee -a "$out_jsonl" >&2
@@ -264,7 +276,7 @@ for n in "${sizes[@]}"; do
   done
 done
 for server in posfeed nchan; do
-  run "$server" replay --events "$replay_events" --publishers 64
+  run "$server" replay --events "$replay_events" --publishers 64 --rate "$replay_rate"
 done
 for server in posfeed nchan; do
   run "$server" write --writers "$writers" --seconds "$write_seconds"
@@ -278,7 +290,7 @@ python3 "$here/results_table.py" "$out_jsonl" \
   --machine "$(uname -a)" --cores "$(nproc)" --cpu "$cpu" --memory "$mem" \
   --date "$started" --commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   --nginx "$(nginx -v 2>&1)" --nchan "$(dpkg-query -W -f='${Version}' libnginx-mod-nchan)" \
-  --nofile "$hard_nofile" --elapsed "$elapsed" --commands "$commands" \
+  --nofile "$hard_nofile" --elapsed "$elapsed" --commands "$commands" --server-logs "$server_logs" \
   --raw "$(basename "$out_jsonl")" "${notes[@]/#/--note=}" >"$out_md"
 cat "$out_md"
 echo >&2

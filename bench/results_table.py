@@ -58,8 +58,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     for name in ("machine", "cores", "cpu", "memory", "date", "commit", "nginx", "nchan",
-                 "nofile", "elapsed", "commands", "raw"):
-        ap.add_argument("--" + name, default="")
+                 "nofile", "elapsed", "commands", "server_logs", "raw"):
+        ap.add_argument("--" + name.replace("_", "-"), dest=name, default="")
     ap.add_argument("--note", action="append", default=[])
     args = ap.parse_args()
     rows = load(args.results)
@@ -213,6 +213,20 @@ def main():
     if args.note:
         w("")
 
+    w("## Server logs")
+    w("")
+    w("Warnings and errors the servers logged (posfeed runs at `log_level = \"warn\"`; "
+      "nginx's error log at `warn`):")
+    w("")
+    logged = []
+    if args.server_logs:
+        with open(args.server_logs, encoding="utf-8") as f:
+            logged = [line.rstrip("\n") for line in f if line.strip()]
+    for line in logged:
+        w(f"- {line}")
+    if not logged:
+        w("- none")
+    w("")
     w("## Machine")
     w("")
     w(f"- `{args.machine}`")

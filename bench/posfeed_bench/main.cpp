@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
     auto* replay = app.add_subcommand("replay", "publish N events, then time a resuming stream");
     add_common(*replay, o);
     replay->add_option("--events", o.events, "events to publish and replay")->required();
+    replay->add_option("--rate", o.replay_rate,
+                       "publish at most this many per second (0: as fast as answered)");
+    replay->add_option("--stall-s", o.stall_s,
+                       "give up when the stream brings nothing new for this long");
 
     auto* write = app.add_subcommand("write", "W connections writing back to back");
     add_common(*write, o);

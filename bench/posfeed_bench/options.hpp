@@ -28,6 +28,8 @@ struct bench_options {
     double drain_s = 10;                   ///< fanout: wait for stragglers
     double settle_s = 2;                   ///< idle: wait before the second RSS sample
     std::int64_t events = 100000;          ///< replay: events behind
+    double replay_rate = 0;                ///< replay: publishes per second, 0 = unpaced
+    double stall_s = 10;                   ///< replay: give up after this long without news
     int writers = 64;                      ///< write: connections
     double timeout_s = 300;                ///< connecting, replay: give up after it
 };

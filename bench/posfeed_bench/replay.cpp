@@ -75,9 +75,10 @@ boost::json::object run_replay(const bench_options& options) {
     std::int64_t connect_ns = 0;
     std::int64_t publish_end_ns = 0;
     bool complete = false;
+    bool stalled = false;
     rt.run([&]() -> asio::awaitable<void> {
         std::cerr << "posfeed-bench: publishing " << options.events << " events\n";
-        co_await publish_all(rt.context(0), tmpl, options.publishers, 0, log);
+        co_await publish_all(rt.context(0), tmpl, options.publishers, options.replay_rate, log);
         publish_end_ns = now_ns();
         std::cerr << "posfeed-bench: published " << log.published << " in "
                   << static_cast<double>(publish_end_ns - log.first_send_ns) / 1e9
@@ -92,6 +93,13 @@ boost::json::object run_replay(const bench_options& options) {
                 break;
             }
             if (!sink.end.empty() || pool.failed() > 0) {
+                break;
+            }
+            const std::int64_t news = std::max(connect_ns, sink.last_ns);
+            if (now_ns() - news > static_cast<std::int64_t>(options.stall_s * 1e9)) {
+                stalled = true;
+                std::cerr << "posfeed-bench: the stream brought nothing new for "
+                          << options.stall_s << " s after " << sink.unique << " events\n";
                 break;
             }
             co_await sleep_for(0.002);
@@ -122,6 +130,8 @@ boost::json::object run_replay(const bench_options& options) {
     r["duplicates"] = sink.duplicates;
     r["foreign"] = sink.foreign;
     r["complete"] = complete;
+    r["stalled"] = stalled;
+    r["publish_rate_limit"] = options.replay_rate;
     r["replay_s"] = replay_s;
     r["events_per_s"] = replay_s > 0 ? static_cast<double>(received) / replay_s : 0.0;
     if (!log.first_error.empty()) {
