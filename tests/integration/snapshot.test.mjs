@@ -56,7 +56,11 @@ describe('snapshot', () => {
   let writer;
 
   before(async () => {
-    srv = await startServer({ config: `[feed]\nreplay_batch = ${BATCH}\n` });
+    // The mixed writer below writes as fast as the server answers: lift the per-credential
+    // write rate limit (1,000/s by default), which is not what this file tests.
+    srv = await startServer({
+      config: `[feed]\nreplay_batch = ${BATCH}\n[limits]\nwrites_per_second = 1000000\nwrite_burst = 1000000\n`,
+    });
     writer = new MixedWriter(srv, { seed });
     // A catalogue of a few hundred products and levels, some deleted, so a snapshot spans many
     // packets of both types.

@@ -34,6 +34,9 @@ struct conformance_case {
     std::string load_error; // set when the file could not be read
 };
 
+// The test name already says which case this is; without this gtest prints its bytes.
+void PrintTo(const conformance_case& c, std::ostream* os) { *os << c.name; }
+
 std::string from_hex(std::string_view hex) {
     std::string out;
     for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
