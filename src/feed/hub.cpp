@@ -18,9 +18,7 @@ void subscriber::offer(const encoded_ptr& g) {
         return;
     }
     if (queued_bytes_ + n > queue_limit_ && !queue_.empty()) {
-        queue_.clear();
-        account(-static_cast<std::int64_t>(queued_bytes_));
-        queued_bytes_ = 0;
+        drop_queue();
         overflowed_ = true;
         if (on_overflow_) {
             on_overflow_();
@@ -30,7 +28,9 @@ void subscriber::offer(const encoded_ptr& g) {
         queued_bytes_ += n;
         account(static_cast<std::int64_t>(n));
     }
-    wake_.cancel();
+    if (on_wake_) {
+        on_wake_();
+    }
 }
 
 void subscriber::account(std::int64_t delta) {
@@ -39,10 +39,22 @@ void subscriber::account(std::int64_t delta) {
     }
 }
 
-std::deque<encoded_ptr> subscriber::take() {
+void subscriber::take(std::vector<encoded_ptr>& out) {
     account(-static_cast<std::int64_t>(queued_bytes_));
     queued_bytes_ = 0;
-    return std::exchange(queue_, {});
+    if (out.empty()) {
+        out.swap(queue_);
+    } else {
+        out.insert(out.end(), queue_.begin(), queue_.end());
+        queue_.clear();
+    }
+}
+
+void subscriber::drop_queue() {
+    account(-static_cast<std::int64_t>(queued_bytes_));
+    queued_bytes_ = 0;
+    queue_.clear();
+    queue_.shrink_to_fit();
 }
 
 void subscriber::close(std::string reason) {
@@ -50,7 +62,9 @@ void subscriber::close(std::string reason) {
         closed_ = true;
         close_reason_ = std::move(reason);
     }
-    wake_.cancel();
+    if (on_wake_) {
+        on_wake_();
+    }
 }
 
 hub::hub(std::vector<boost::asio::any_io_executor> executors) {
@@ -127,7 +141,7 @@ void hub::detach(subscriber& s) {
         *pos = list.back();
         list.pop_back();
         subscribers_.fetch_sub(1);
-        s.take();
+        s.drop_queue();
         s.count_queue_in(nullptr);
         if (watches_barcodes(s)) {
             const std::lock_guard lock(watchers_mu_);

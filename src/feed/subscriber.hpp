@@ -2,13 +2,10 @@
 
 #include "feed/encoded_group.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace posfeed::feed {
 
@@ -18,10 +15,10 @@ namespace posfeed::feed {
 /// destroying it.
 class subscriber {
   public:
-    subscriber(boost::asio::any_io_executor ex, std::size_t shard, std::string rmsystem,
-               subscription_filter filter, std::size_t queue_limit, std::string credential)
+    subscriber(std::size_t shard, std::string rmsystem, subscription_filter filter,
+               std::size_t queue_limit, std::string credential)
         : shard_(shard), rmsystem_(std::move(rmsystem)), filter_(std::move(filter)),
-          queue_limit_(queue_limit), credential_(std::move(credential)), wake_(ex) {}
+          queue_limit_(queue_limit), credential_(std::move(credential)) {}
 
     std::size_t shard() const { return shard_; }
     const std::string& rmsystem() const { return rmsystem_; }
@@ -34,14 +31,17 @@ class subscriber {
     /// the store, or disconnects a slow consumer).
     void offer(const encoded_ptr& g);
 
-    /// Takes everything queued.
-    std::deque<encoded_ptr> take();
+    /// Moves everything queued to the end of `out` (whose capacity the caller keeps, so a busy
+    /// stream does not allocate per delivery).
+    void take(std::vector<encoded_ptr>& out);
+    /// Drops everything queued.
+    void drop_queue();
 
     bool overflowed() const { return overflowed_; }
     void clear_overflow() { overflowed_ = false; }
     std::size_t queued_bytes() const { return queued_bytes_; }
 
-    /// Ends the stream: the writer sees closed() on its next wake-up.
+    /// Ends the stream: the writer sees closed() when woken.
     void close(std::string reason);
     bool closed() const { return closed_; }
     const std::string& close_reason() const { return close_reason_; }
@@ -53,8 +53,9 @@ class subscriber {
     /// Adds this subscriber's queued bytes to `total` from now on (the hub's gauge).
     void count_queue_in(std::atomic<std::int64_t>* total) { total_ = total; }
 
-    /// The writer waits on this timer; offer() and close() cancel it.
-    boost::asio::steady_timer& wake() { return wake_; }
+    /// Called (on the shard) when offer() queued something or close() was called: the writer
+    /// wakes up. Not called while unset.
+    void on_wake(std::function<void()> fn) { on_wake_ = std::move(fn); }
 
   private:
     void account(std::int64_t delta);
@@ -64,14 +65,14 @@ class subscriber {
     subscription_filter filter_;
     std::size_t queue_limit_;
     std::string credential_;
-    std::deque<encoded_ptr> queue_;
+    std::vector<encoded_ptr> queue_;
     std::size_t queued_bytes_ = 0;
     std::atomic<std::int64_t>* total_ = nullptr;
     std::function<void()> on_overflow_;
     bool overflowed_ = false;
     bool closed_ = false;
     std::string close_reason_;
-    boost::asio::steady_timer wake_;
+    std::function<void()> on_wake_;
 };
 
 } // namespace posfeed::feed

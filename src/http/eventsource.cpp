@@ -11,21 +11,27 @@
 #include "http/handlers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <charconv>
 #include <chrono>
+#include <cstring>
+#include <memory>
+#include <span>
 
 namespace posfeed::http {
 namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view blank_line = "\n";
@@ -410,11 +416,10 @@ asio::awaitable<core::result<stream_request>> validate(context& ctx, const reque
 /// Returns the RVE it caught up to, or nullopt when the stream ended.
 asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk_writer& out,
                                                              feed::subscriber& sub,
-                                                             const stream_request& sr,
+                                                             core::type_mask want,
                                                              core::rve since) {
-    const core::type_mask state = sr.want.mask & core::state_types;
-    const core::type_mask exact =
-        sr.want.mask & ~core::state_types & ~core::bit(core::event_type::debug);
+    const core::type_mask state = want & core::state_types;
+    const core::type_mask exact = want & ~core::state_types & ~core::bit(core::event_type::debug);
     // The records read fixes the RVE first; the log is then read up to it.
     auto cursor = co_await open_records(ctx, sub, kinds_for(state), since);
     const core::rve at = cursor->at();
@@ -435,12 +440,13 @@ asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk
     co_return co_await stream_records(ctx, out, sub, std::move(cursor));
 }
 
-/// The body of a stream: replay, ready, live. Returns when the stream ends.
-asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& sub,
-                           const stream_request& sr) {
+/// The start of a stream: the retry field, the snapshot or replay from the log, and `ready`.
+/// Returns the RVE the stream is ready at, or nullopt when it ended.
+asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out,
+                                                 feed::subscriber& sub, const stream_request& sr) {
     const auto& filter = sub.filter();
     if (!co_await out.write(feed::retry_field(ctx.cfg.feed.retry_ms))) {
-        co_return;
+        co_return std::nullopt;
     }
     // Replay from the log. The subscriber is already attached, so anything committed after the
     // reads below is queued; anything the reads saw is dropped from the queue by RVE.
@@ -450,7 +456,7 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
     if (!from && sr.snapshot) {
         from = co_await send_records(ctx, out, sub, kinds_for(state), core::rve{});
         if (!from) {
-            co_return;
+            co_return std::nullopt;
         }
     }
     core::rve ready_rve;
@@ -476,7 +482,7 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
                               : (logged & ~core::state_types & ~core::bit(core::event_type::sales));
                     if (!co_await out.write(reset_event(ahead ? "cursor_ahead" : "history_expired",
                                                         cursor, lost, filter.format))) {
-                        co_return;
+                        co_return std::nullopt;
                     }
                     const auto at = co_await send_records(
                         ctx, out, sub,
@@ -485,7 +491,7 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
                                                      core::bit(core::event_type::sales)))),
                         ahead ? core::rve{} : cursor);
                     if (!at) {
-                        co_return;
+                        co_return std::nullopt;
                     }
                     cursor = *at;
                     continue;
@@ -494,7 +500,7 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
                     cursor = page.groups.back().rve;
                 }
                 if (!co_await write_log_groups(ctx, out, sub, page.groups)) {
-                    co_return;
+                    co_return std::nullopt;
                 }
                 if (!page.more) {
                     ready_rve = std::max(cursor, page.newest);
@@ -507,102 +513,354 @@ asio::awaitable<void> pump(context& ctx, chunk_writer& out, feed::subscriber& su
         }
         // Live traffic outran the replay and the queue was dropped: read the log again from
         // the newest RVE the reads above covered.
-        sub.take();
+        sub.drop_queue();
         sub.clear_overflow();
         from = ready_rve;
     }
-    // From here on an overflowing queue means a slow consumer: abort a write it is stuck in.
-    // With conflate=1 the stream is not cut: once its current write completes it catches up
-    // from the store (below).
-    if (!sr.conflate) {
-        sub.on_overflow([&ctx, &out, &sr] {
-            ctx.stats.slow_consumer();
-            spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes",
-                         sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes);
-            out.abort();
-        });
-    } else {
-        sub.on_overflow([&ctx, &sr] {
-            spdlog::info("stream of {} passed {} unsent bytes: it will be caught up with the "
-                         "latest state per record",
-                         sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes);
-        });
+    if (sub.closed() || !co_await out.write(ready_event(sr.want, ready_rve, filter.format))) {
+        co_return std::nullopt;
     }
-    if (!co_await out.write(ready_event(sr.want, ready_rve, filter.format))) {
-        co_return;
-    }
-    const bool wants_debug = (sr.want.mask & core::bit(core::event_type::debug)) != 0;
-    const auto keepalive = std::chrono::milliseconds(ctx.cfg.feed.keepalive_ms);
-    const auto debug_period = std::chrono::milliseconds(ctx.cfg.feed.debug_interval_ms);
-    auto next_debug = clock::now();
-    std::uint64_t debug_n = 0;
-    const std::string keepalive_comment = feed::comment("keepalive");
-    core::rve sent_rve = ready_rve; // the newest group written
-    while (!sub.closed()) {
-        if (sub.overflowed()) {
-            if (!sr.conflate) {
-                co_return; // counted and logged by the on_overflow hook
-            }
-            // Anything committed from here on is queued again; the catch-up covers the rest,
-            // and queued groups it covered are dropped by RVE as after a replay.
-            sub.take();
-            sub.clear_overflow();
-            ctx.stats.conflation();
-            spdlog::info("stream of {} behind by over {} unsent bytes: conflated catch-up from {}",
-                         sr.cred.rmsystem, ctx.cfg.limits.subscriber_queue_bytes, sent_rve.str());
-            const auto at = co_await conflated_catch_up(ctx, out, sub, sr, sent_rve);
-            if (!at) {
-                co_return;
-            }
-            ready_rve = sent_rve = std::max(sent_rve, *at);
-            continue;
-        }
-        const auto queued = sub.take();
-        std::vector<asio::const_buffer> bufs;
-        tally counts{};
-        for (const auto& g : queued) {
-            if (g->rve() > ready_rve && gather(*g, filter, bufs, counts)) {
-                sent_rve = g->rve();
-            }
-        }
-        if (!bufs.empty()) {
-            if (!co_await out.write(bufs)) {
-                co_return;
-            }
-            count_delivered(ctx, sub, counts);
-            continue;
-        }
-        const auto now = clock::now();
-        if (wants_debug && now >= next_debug) {
-            next_debug = now + debug_period;
-            const std::string event =
-                feed::debug_event(debug_n++, filter.format, core::rve{core::system_now_ms()});
-            if (!co_await out.write(event)) {
-                co_return;
-            }
-            ctx.stats.delivered(sub.shard(), core::event_type::debug);
-            continue;
-        }
-        if (now - out.last_write() >= keepalive) {
-            if (!co_await out.write(keepalive_comment)) {
-                co_return;
-            }
-            continue;
-        }
-        auto wake_at = out.last_write() + keepalive;
-        if (wants_debug) {
-            wake_at = std::min(wake_at, next_debug);
-        }
-        sub.wake().expires_at(wake_at);
-        co_await sub.wake().async_wait(use_tuple);
-    }
+    co_return ready_rve;
 }
 
-/// Completes when the client closes its side (or sends anything, which SSE clients never do).
-asio::awaitable<void> watch_peer(beast::tcp_stream& stream) {
-    char byte = 0;
-    co_await stream.socket().async_read_some(asio::buffer(&byte, 1), use_tuple);
+/// The keepalive comment, the same bytes for every stream.
+const std::string& keepalive_comment() {
+    static const std::string text = feed::comment("keepalive");
+    return text;
 }
+
+/// A stream after `ready`, driven by callbacks on its shard with no coroutine frame alive: an
+/// idle stream costs this object, its socket, a wait for the peer to close and a timer
+/// (keepalive, debug packets and the write timeout share it). Owned by the shared pointers its
+/// pending operations hold; it is destroyed, and detached from the hub, when the last ends.
+///
+/// Created before the replay so the hub queues live groups from the start (the replay drops
+/// the ones it covered by RVE); start() takes over the socket once `ready` is written. Every
+/// member function runs on the stream's shard.
+class live_stream : public std::enable_shared_from_this<live_stream> {
+  public:
+    live_stream(context& ctx, asio::any_io_executor ex, std::size_t shard, const stream_request& sr,
+                std::string logged_target)
+        : ctx_(ctx), sub_(shard, sr.cred.rmsystem, sr.filter, ctx.cfg.limits.subscriber_queue_bytes,
+                          sr.cred.id),
+          logged_target_(std::move(logged_target)), want_(sr.want.mask), conflate_(sr.conflate),
+          socket_(ex), timer_(ex) {
+        ctx_.hub.attach(sub_);
+    }
+
+    live_stream(const live_stream&) = delete;
+    live_stream& operator=(const live_stream&) = delete;
+
+    ~live_stream() {
+        ctx_.hub.detach(sub_);
+        ctx_.hub.close_stream(sub_.credential());
+        if (state_ != state::replaying) {
+            --ctx_.connections;
+            --ctx_.active_requests;
+        }
+    }
+
+    feed::subscriber& sub() { return sub_; }
+
+    /// Takes over the connection after `ready` (written at `last_write`) and delivers from the
+    /// queue on: groups newer than `ready_rve` only.
+    void start(asio::ip::tcp::socket socket, core::rve ready_rve, clock::time_point last_write) {
+        socket_ = std::move(socket);
+        ++ctx_.connections;
+        ++ctx_.active_requests;
+        state_ = state::live;
+        ready_rve_ = sent_rve_ = ready_rve;
+        last_write_ = last_write;
+        next_debug_ = clock::now();
+        sub_.on_wake([this] { wake(); });
+        sub_.on_overflow([this] { overflowed(); });
+        watch_peer();
+        step();
+    }
+
+  private:
+    enum class state : std::uint8_t { replaying, live, writing, catching_up, finishing, ended };
+
+    bool wants_debug() const { return (want_ & core::bit(core::event_type::debug)) != 0; }
+
+    /// The hub queued a group or closed the stream: step once the hub's loop is done.
+    void wake() {
+        if (state_ != state::live || wake_posted_) {
+            return;
+        }
+        wake_posted_ = true;
+        asio::post(socket_.get_executor(), [self = shared_from_this()] {
+            self->wake_posted_ = false;
+            self->step();
+        });
+    }
+
+    /// The queue passed the unsent-bytes limit (called by the hub as it happens).
+    void overflowed() {
+        if (conflate_) {
+            spdlog::info("stream of {} passed {} unsent bytes: it will be caught up with the "
+                         "latest state per record",
+                         sub_.rmsystem(), ctx_.cfg.limits.subscriber_queue_bytes);
+        } else if (state_ == state::writing) {
+            // A slow consumer: abort the write it is stuck in; step() then closes the stream.
+            boost::system::error_code ignored;
+            socket_.cancel(ignored);
+        }
+    }
+
+    /// Does what is due: close, catch up, write what is queued, a debug packet or a keepalive;
+    /// otherwise waits.
+    void step() {
+        if (state_ != state::live) {
+            return;
+        }
+        if (sub_.closed()) {
+            finish();
+            return;
+        }
+        if (sub_.overflowed()) {
+            if (!conflate_) {
+                ctx_.stats.slow_consumer();
+                spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes",
+                             sub_.rmsystem(), ctx_.cfg.limits.subscriber_queue_bytes);
+                end();
+            } else {
+                catch_up();
+            }
+            return;
+        }
+        sub_.take(groups_);
+        bufs_.assign(1, asio::const_buffer{}); // the chunk header, filled in by write()
+        counts_ = {};
+        for (const auto& g : groups_) {
+            if (g->rve() > ready_rve_ && gather(*g, sub_.filter(), bufs_, counts_)) {
+                sent_rve_ = g->rve();
+            }
+        }
+        if (bufs_.size() > 1) {
+            write();
+            return;
+        }
+        groups_.clear();
+        const auto now = clock::now();
+        if (wants_debug() && now >= next_debug_) {
+            next_debug_ = now + std::chrono::milliseconds(ctx_.cfg.feed.debug_interval_ms);
+            text_ = feed::debug_event(debug_n_++, sub_.filter().format,
+                                      core::rve{core::system_now_ms()});
+            bufs_.push_back(asio::buffer(text_));
+            counts_[static_cast<int>(core::event_type::debug)] = 1;
+            write();
+            return;
+        }
+        const auto keepalive = std::chrono::milliseconds(ctx_.cfg.feed.keepalive_ms);
+        if (now - last_write_ >= keepalive) {
+            bufs_.push_back(asio::buffer(keepalive_comment()));
+            write();
+            return;
+        }
+        auto wake_at = last_write_ + keepalive;
+        if (wants_debug()) {
+            wake_at = std::min(wake_at, next_debug_);
+        }
+        arm(wake_at);
+    }
+
+    /// Writes bufs_[1..] as one HTTP chunk (bufs_[0] becomes its size line); one write for
+    /// everything queued, from buffers shared with every other subscriber.
+    void write() {
+        const std::size_t size = asio::buffer_size(bufs_);
+        const auto [end, ec] = std::to_chars(chunk_head_.data(), chunk_head_.data() + 16, size, 16);
+        std::memcpy(end, "\r\n", 2);
+        bufs_[0] = asio::buffer(chunk_head_.data(),
+                                static_cast<std::size_t>(end + 2 - chunk_head_.data()));
+        bufs_.push_back(asio::buffer(crlf));
+        state_ = state::writing;
+        write_started_ = clock::now();
+        arm(write_started_ + std::chrono::milliseconds(ctx_.cfg.limits.write_timeout_ms));
+        asio::async_write(socket_, std::span<const asio::const_buffer>(bufs_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              self->written(ec);
+                          });
+    }
+
+    void written(boost::system::error_code ec) {
+        if (state_ == state::ended) {
+            return;
+        }
+        state_ = state::live;
+        last_write_ = clock::now();
+        groups_.clear();
+        text_.clear();
+        if (ec && !(ec == asio::error::operation_aborted && sub_.overflowed() && !timed_out_)) {
+            error_ = ec;
+            end();
+            return;
+        }
+        if (!ec) {
+            count_delivered(ctx_, sub_, counts_);
+        }
+        step();
+    }
+
+    /// Makes the timer fire at `at` or earlier. A timer already due earlier is left alone: it
+    /// fires, finds nothing due and waits again, so a busy stream does not re-arm per write.
+    void arm(clock::time_point at) {
+        if (timer_waiting_ && timer_at_ <= at) {
+            return;
+        }
+        timer_waiting_ = true;
+        timer_at_ = at;
+        timer_.expires_at(at);
+        timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (ec == asio::error::operation_aborted) {
+                return; // re-armed (a newer wait is pending) or ended
+            }
+            self->timer_waiting_ = false;
+            self->timer_fired();
+        });
+    }
+
+    void timer_fired() {
+        if (state_ == state::writing || state_ == state::finishing) {
+            const auto deadline =
+                write_started_ +
+                (state_ == state::finishing
+                     ? std::chrono::milliseconds(5000)
+                     : std::chrono::milliseconds(ctx_.cfg.limits.write_timeout_ms));
+            if (clock::now() < deadline) {
+                arm(deadline);
+            } else if (state_ == state::finishing) {
+                end();
+            } else {
+                // A client that stops reading cannot hold the stream forever: a write that
+                // makes no progress for write_timeout closes it (it resumes from its
+                // Last-Event-ID).
+                timed_out_ = true;
+                boost::system::error_code ignored;
+                socket_.cancel(ignored);
+            }
+            return;
+        }
+        step(); // does nothing unless live
+    }
+
+    /// Completes when the client closes its side (or sends anything, which SSE clients never
+    /// do): the stream ends.
+    void watch_peer() {
+        socket_.async_wait(
+            asio::ip::tcp::socket::wait_read,
+            [self = shared_from_this(), gen = peer_gen_](boost::system::error_code ec) {
+                // Cancelled: whatever cancelled it (a cut write, a catch-up, the
+                // end) carries on; only a readable or failed socket is the peer's.
+                if (ec != asio::error::operation_aborted && gen == self->peer_gen_ &&
+                    self->state_ != state::ended) {
+                    self->end();
+                }
+            });
+    }
+
+    /// conflate=1 and behind: catch up from the store in a coroutine, then live again.
+    void catch_up() {
+        state_ = state::catching_up;
+        ++peer_gen_; // the peer wait ends now; its completion is not a closed peer
+        boost::system::error_code ignored;
+        socket_.cancel(ignored);
+        sub_.drop_queue();
+        sub_.clear_overflow();
+        ctx_.stats.conflation();
+        spdlog::info("stream of {} behind by over {} unsent bytes: conflated catch-up from {}",
+                     sub_.rmsystem(), ctx_.cfg.limits.subscriber_queue_bytes, sent_rve_.str());
+        asio::co_spawn(socket_.get_executor(), run_catch_up(shared_from_this()), asio::detached);
+    }
+
+    static asio::awaitable<void> run_catch_up(std::shared_ptr<live_stream> self) {
+        beast::tcp_stream stream(std::move(self->socket_));
+        chunk_writer out(stream, std::chrono::milliseconds(self->ctx_.cfg.limits.write_timeout_ms));
+        std::optional<core::rve> at;
+        try {
+            at = co_await conflated_catch_up(self->ctx_, out, self->sub_, self->want_,
+                                             self->sent_rve_);
+        } catch (const std::exception& e) {
+            spdlog::warn("conflated catch-up failed: {}", e.what());
+        }
+        self->socket_ = stream.release_socket();
+        if (self->state_ == state::ended) {
+            co_return;
+        }
+        self->state_ = state::live;
+        if (!at) {
+            self->error_ = out.error();
+            self->timed_out_ = out.error() == beast::error::timeout;
+            self->end();
+            co_return;
+        }
+        self->ready_rve_ = self->sent_rve_ = std::max(self->sent_rve_, *at);
+        self->last_write_ = out.last_write();
+        self->watch_peer();
+        self->step();
+    }
+
+    /// The server closes the stream (shutdown, logout, a revoked key): the last chunk, then
+    /// the end.
+    void finish() {
+        state_ = state::finishing;
+        write_started_ = clock::now();
+        arm(write_started_ + std::chrono::seconds(5));
+        asio::async_write(
+            socket_, beast_http::make_chunk_last(),
+            [self = shared_from_this()](boost::system::error_code, std::size_t) { self->end(); });
+    }
+
+    void end() {
+        if (state_ == state::ended) {
+            return;
+        }
+        state_ = state::ended;
+        sub_.on_wake(nullptr);
+        sub_.on_overflow(nullptr);
+        boost::system::error_code ignored;
+        timer_.cancel();
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        socket_.close(ignored);
+        if (timed_out_) {
+            ctx_.stats.slow_consumer();
+            spdlog::warn("GET {} stream closed: a write made no progress for "
+                         "limits.write_timeout_ms",
+                         logged_target_);
+        } else {
+            spdlog::info("GET {} stream closed{}{}", logged_target_, sub_.closed() ? ": " : "",
+                         sub_.close_reason());
+        }
+    }
+
+    static constexpr std::string_view crlf = "\r\n";
+
+    context& ctx_;
+    feed::subscriber sub_;
+    std::string logged_target_;
+    core::type_mask want_;
+    bool conflate_;
+    state state_ = state::replaying;
+    bool wake_posted_ = false;
+    bool timer_waiting_ = false;
+    bool timed_out_ = false;
+    std::uint32_t peer_gen_ = 0;
+    asio::ip::tcp::socket socket_;
+    asio::steady_timer timer_;
+    clock::time_point timer_at_;
+    clock::time_point last_write_;
+    clock::time_point write_started_;
+    clock::time_point next_debug_;
+    core::rve ready_rve_;
+    core::rve sent_rve_;
+    std::uint64_t debug_n_ = 0;
+    boost::system::error_code error_;
+    std::array<char, 18> chunk_head_{};
+    std::vector<feed::encoded_ptr> groups_; ///< queued groups, held while they are written
+    std::vector<asio::const_buffer> bufs_;  ///< the chunk being written
+    std::string text_;                      ///< a debug packet being written
+    tally counts_{};                        ///< events per type in the chunk being written
+};
 
 } // namespace
 
@@ -614,7 +872,7 @@ bool is_eventsource_path(std::string_view path) {
 
 asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream, const request& req,
                                         const target& t, std::size_t shard) {
-    const std::string logged_target = core::redact_target(req.target());
+    std::string logged_target = core::redact_target(req.target());
     auto sr = co_await validate(ctx, req, t);
     if (sr.ok() && !ctx.hub.try_open_stream(sr->cred.id, ctx.cfg.limits.streams_per_credential)) {
         sr = core::error{
@@ -631,11 +889,9 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
         co_await beast_http::async_write(stream, res, use_tuple);
         co_return;
     }
-    struct stream_slot {
-        feed::hub& hub;
-        std::string id;
-        ~stream_slot() { hub.close_stream(id); }
-    } slot{ctx.hub, sr->cred.id};
+    // Owns the stream slot from here on (released when it is destroyed).
+    auto live = std::make_shared<live_stream>(ctx, co_await asio::this_coro::executor, shard, *sr,
+                                              logged_target);
 
     beast_http::response<beast_http::empty_body> res{beast_http::status::ok, req.version()};
     res.set(beast_http::field::server, "posfeed");
@@ -654,34 +910,25 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     ctx.stats.stream_opened();
     ctx.stats.request(200);
 
-    auto ex = co_await asio::this_coro::executor;
-    feed::subscriber sub(ex, shard, sr->cred.rmsystem, sr->filter,
-                         ctx.cfg.limits.subscriber_queue_bytes, sr->cred.id);
-    ctx.hub.attach(sub);
-    struct detach_guard {
-        feed::hub& hub;
-        feed::subscriber& sub;
-        ~detach_guard() { hub.detach(sub); }
-    } detach{ctx.hub, sub};
-
     chunk_writer out(stream, std::chrono::milliseconds(ctx.cfg.limits.write_timeout_ms));
-    try {
-        co_await (pump(ctx, out, sub, *sr) || watch_peer(stream));
-        sub.on_overflow(nullptr);
-        if (sub.closed()) {
+    const auto ready_rve = co_await replay(ctx, out, live->sub(), *sr);
+    if (!ready_rve) {
+        if (live->sub().closed()) {
             co_await out.finish();
         }
-    } catch (const boost::system::system_error&) {
-        // cancelled by the other branch
+        if (out.error() == beast::error::timeout) {
+            ctx.stats.slow_consumer();
+            spdlog::warn("GET {} stream closed: a write made no progress for "
+                         "limits.write_timeout_ms",
+                         logged_target);
+        } else {
+            spdlog::info("GET {} stream closed{}{}", logged_target,
+                         live->sub().closed() ? ": " : "", live->sub().close_reason());
+        }
+        co_return;
     }
-    if (out.error() == beast::error::timeout) {
-        ctx.stats.slow_consumer();
-        spdlog::warn("GET {} stream closed: a write made no progress for limits.write_timeout_ms",
-                     logged_target);
-    } else {
-        spdlog::info("GET {} stream closed{}{}", logged_target, sub.closed() ? ": " : "",
-                     sub.close_reason());
-    }
+    // The live phase runs without this coroutine (or the connection's): see live_stream.
+    live->start(stream.release_socket(), *ready_rve, out.last_write());
 }
 
 } // namespace posfeed::http
