@@ -13,7 +13,8 @@ bool is(core::type_mask set, core::event_type t) {
 
 } // namespace
 
-encoded_group::encoded_group(const store::event_group& g, const watcher_count& watchers)
+encoded_group::encoded_group(const store::event_group& g, const watcher_count& watchers,
+                             std::optional<packet_format> only)
     : rmsystem_(g.rmsystem), rve_(g.rve), id_line_(feed::id_line(g.rve.str())) {
     // Event types in order of first appearance; within a type, records in logged order.
     std::vector<core::event_type> order;
@@ -25,6 +26,9 @@ encoded_group::encoded_group(const store::event_group& g, const watcher_count& w
     }
     const auto encode = [&](packet p, const std::vector<std::string_view>& records) {
         for (const auto fmt : {packet_format::json, packet_format::xml}) {
+            if (only && fmt != *only) {
+                continue;
+            }
             std::string data;
             append_packet(data, fmt, p.type, records, g.rve);
             append_event_fields(p.frame[static_cast<int>(fmt)], core::to_string(p.type), data);

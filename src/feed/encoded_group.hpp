@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,10 @@ class encoded_group {
     /// aimed at a session, one with Owner 1 (2 when `watchers` says the session has several
     /// barcode subscribers) for that session's subscribers and one with Owner 0 for the rest;
     /// aimed at none, one with Owner 2 for all.
-    explicit encoded_group(const store::event_group& g, const watcher_count& watchers = {});
+    /// `only`, when given, encodes that format alone (a stream's own replay); a group shared by
+    /// the hub is encoded in both.
+    explicit encoded_group(const store::event_group& g, const watcher_count& watchers = {},
+                           std::optional<packet_format> only = std::nullopt);
 
     const std::string& rmsystem() const { return rmsystem_; }
     core::rve rve() const { return rve_; }

@@ -1,5 +1,7 @@
 #include "feed/sse.hpp"
 
+#include <algorithm>
+
 namespace posfeed::feed {
 
 void append_event_fields(std::string& out, std::string_view type, std::string_view data) {
@@ -9,7 +11,11 @@ void append_event_fields(std::string& out, std::string_view type, std::string_vi
         out += '\n';
     }
     while (true) {
-        const auto eol = data.find_first_of("\r\n");
+        // A plain loop: find_first_of with a set calls memchr on the set once per character.
+        const auto at =
+            std::find_if(data.begin(), data.end(), [](char c) { return c == '\n' || c == '\r'; });
+        const auto eol =
+            at == data.end() ? std::string_view::npos : static_cast<std::size_t>(at - data.begin());
         out += "data: ";
         out += data.substr(0, eol);
         out += '\n';

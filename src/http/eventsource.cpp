@@ -74,31 +74,43 @@ std::vector<std::string> kinds_for(core::type_mask mask) {
     return out;
 }
 
+constexpr std::string_view crlf = "\r\n";
+
+/// The size line of an HTTP/1.1 chunk (`<hex size>\r\n`), formatted in place.
+class chunk_head {
+  public:
+    asio::const_buffer format(std::size_t size) {
+        auto* end = std::to_chars(text_.data(), text_.data() + 16, size, 16).ptr;
+        std::memcpy(end, crlf.data(), crlf.size());
+        return asio::buffer(text_.data(), static_cast<std::size_t>(end - text_.data()) + 2);
+    }
+
+  private:
+    std::array<char, 18> text_{};
+};
+
 /// Writes SSE bytes as HTTP/1.1 chunks, one chunk per call, and tracks idleness.
 class chunk_writer {
   public:
     chunk_writer(beast::tcp_stream& s, std::chrono::milliseconds timeout)
         : stream_(s), timeout_(timeout) {}
 
-    asio::awaitable<bool> write(const std::vector<asio::const_buffer>& bufs) {
-        if (asio::buffer_size(bufs) == 0) {
+    asio::awaitable<bool> write(std::string_view text) {
+        if (text.empty()) {
             co_return true;
         }
         // A client that stops reading cannot hold the stream forever: a write that makes no
         // progress for write_timeout closes it (it resumes from its Last-Event-ID).
         stream_.expires_after(timeout_);
-        auto [ec, n] = co_await asio::async_write(stream_, beast_http::make_chunk(bufs), use_tuple);
+        chunk_head head;
+        const std::array<asio::const_buffer, 3> chunk{head.format(text.size()), asio::buffer(text),
+                                                      asio::buffer(crlf)};
+        auto [ec, n] = co_await asio::async_write(stream_, chunk, use_tuple);
         last_write_ = clock::now();
         if (ec) {
             error_ = ec;
         }
         co_return !ec;
-    }
-
-    asio::awaitable<bool> write(std::string_view text) {
-        std::vector<asio::const_buffer> bufs;
-        bufs.push_back(asio::buffer(text));
-        co_return co_await write(bufs);
     }
 
     asio::awaitable<void> finish() {
@@ -133,16 +145,18 @@ void count_delivered(context& ctx, const feed::subscriber& sub, tally& t) {
     }
 }
 
-/// Appends the frames `filter` selects from `g` to `bufs`. The group's `id:` goes on the last
-/// one (SPEC 3: a cut inside a group replays the whole group), first in that event as SPEC 3
-/// writes the framing. Returns whether any frame was added.
-bool gather(const feed::encoded_group& g, const feed::subscription_filter& filter,
-            std::vector<asio::const_buffer>& bufs, tally& counts) {
+/// Passes the frames `filter` selects from `g` to `emit(std::string_view)`, with blank lines.
+/// The group's `id:` goes on the last one (SPEC 3: a cut inside a group replays the whole
+/// group), first in that event as SPEC 3 writes the framing. Returns whether any frame was
+/// emitted.
+template <class Emit>
+bool gather_into(const feed::encoded_group& g, const feed::subscription_filter& filter,
+                 tally& counts, Emit&& emit) {
     const std::string* last = nullptr;
     g.for_each_packet(filter, [&](core::event_type type, const std::string& frame) {
         if (last != nullptr) {
-            bufs.push_back(asio::buffer(*last));
-            bufs.push_back(asio::buffer(blank_line));
+            emit(*last);
+            emit(blank_line);
         }
         last = &frame;
         ++counts[static_cast<int>(type)];
@@ -150,10 +164,17 @@ bool gather(const feed::encoded_group& g, const feed::subscription_filter& filte
     if (last == nullptr) {
         return false;
     }
-    bufs.push_back(asio::buffer(g.id_line()));
-    bufs.push_back(asio::buffer(*last));
-    bufs.push_back(asio::buffer(blank_line));
+    emit(g.id_line());
+    emit(*last);
+    emit(blank_line);
     return true;
+}
+
+/// gather_into a list of buffers that point into the (shared) group.
+bool gather(const feed::encoded_group& g, const feed::subscription_filter& filter,
+            std::vector<asio::const_buffer>& bufs, tally& counts) {
+    return gather_into(g, filter, counts,
+                       [&bufs](std::string_view text) { bufs.push_back(asio::buffer(text)); });
 }
 
 std::string reset_event(std::string_view reason, core::rve from, core::type_mask lost,
@@ -259,9 +280,9 @@ asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_write
 asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::subscriber& sub,
                                        const std::vector<store::event_group>& groups,
                                        std::optional<core::rve> until = std::nullopt) {
-    std::vector<feed::encoded_group> encoded;
-    encoded.reserve(groups.size());
-    std::vector<asio::const_buffer> bufs;
+    // Encoded for this stream alone (its format only) and copied into one buffer: one write
+    // of a contiguous page costs less than a gather over three buffers per event.
+    std::string text;
     const auto watchers = [&ctx](const std::string& session) {
         return ctx.hub.barcode_watchers(session);
     };
@@ -270,13 +291,14 @@ asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::su
         if (until && g.rve > *until) {
             break;
         }
-        gather(encoded.emplace_back(g, watchers), sub.filter(), bufs, counts);
+        const feed::encoded_group encoded(g, watchers, sub.filter().format);
+        gather_into(encoded, sub.filter(), counts, [&text](std::string_view s) { text += s; });
     }
     std::uint64_t replayed = 0;
     for (const auto n : counts) {
         replayed += n;
     }
-    if (sub.closed() || !co_await out.write(bufs)) {
+    if (sub.closed() || !co_await out.write(text)) {
         co_return false;
     }
     count_delivered(ctx, sub, counts);
@@ -668,11 +690,7 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     /// Writes bufs_[1..] as one HTTP chunk (bufs_[0] becomes its size line); one write for
     /// everything queued, from buffers shared with every other subscriber.
     void write() {
-        const std::size_t size = asio::buffer_size(bufs_);
-        const auto [end, ec] = std::to_chars(chunk_head_.data(), chunk_head_.data() + 16, size, 16);
-        std::memcpy(end, "\r\n", 2);
-        bufs_[0] = asio::buffer(chunk_head_.data(),
-                                static_cast<std::size_t>(end + 2 - chunk_head_.data()));
+        bufs_[0] = chunk_head_.format(asio::buffer_size(bufs_));
         bufs_.push_back(asio::buffer(crlf));
         state_ = state::writing;
         write_started_ = clock::now();
@@ -833,8 +851,6 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
         }
     }
 
-    static constexpr std::string_view crlf = "\r\n";
-
     context& ctx_;
     feed::subscriber sub_;
     std::string logged_target_;
@@ -855,7 +871,7 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     core::rve sent_rve_;
     std::uint64_t debug_n_ = 0;
     boost::system::error_code error_;
-    std::array<char, 18> chunk_head_{};
+    chunk_head chunk_head_;
     std::vector<feed::encoded_ptr> groups_; ///< queued groups, held while they are written
     std::vector<asio::const_buffer> bufs_;  ///< the chunk being written
     std::string text_;                      ///< a debug packet being written

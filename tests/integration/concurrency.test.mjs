@@ -106,13 +106,15 @@ async function subscribe(srv, { key, want, random, stop, slow }) {
       break;
     }
     const dropAfterEvents = slow ? random.int(200, 2000) : random.int(1, 400);
-    const timer = setTimeout(() => s.close(), slow ? random.int(200, 2000) : random.int(5, 400));
+    // Short enough that every subscriber drops several times while the writes run (about a
+    // second on a fast machine).
+    const timer = setTimeout(() => s.close(), slow ? random.int(100, 500) : random.int(5, 400));
     if (slow) {
       // A slow consumer: stops reading for a while, so unsent bytes pile up on the server.
       setTimeout(
         () => {
           s.res?.pause();
-          setTimeout(() => s.res?.resume(), random.int(100, 1500));
+          setTimeout(() => s.res?.resume(), random.int(50, 400));
         },
         random.int(0, 100),
       );

@@ -22,6 +22,48 @@ db::db(const std::string& path) {
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
 }
 
+db::~db() {
+    for (auto& [_, list] : cache_) {
+        for (auto* s : list) {
+            sqlite3_finalize(s);
+        }
+    }
+}
+
+sqlite3_stmt* db::acquire(std::string_view sql) const {
+    const auto it = cache_.find(std::string(sql));
+    if (it != cache_.end() && !it->second.empty()) {
+        sqlite3_stmt* s = it->second.back();
+        it->second.pop_back();
+        --cached_;
+        return s;
+    }
+    sqlite3_stmt* raw = nullptr;
+    const int rc =
+        sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(raw);
+        check(db_.get(), rc, "prepare");
+    }
+    return raw;
+}
+
+void db::release(sqlite3_stmt* s) const {
+    if (s == nullptr) {
+        return;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    // Statements built from parameters (type lists) vary; a bound keeps the cache small.
+    constexpr std::size_t max_cached = 256;
+    if (cached_ >= max_cached) {
+        sqlite3_finalize(s);
+        return;
+    }
+    cache_[sqlite3_sql(s)].push_back(s);
+    ++cached_;
+}
+
 void db::exec(const char* sql) {
     char* err = nullptr;
     const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err);
@@ -32,27 +74,26 @@ void db::exec(const char* sql) {
     }
 }
 
-stmt::stmt(const db& conn, std::string_view sql) : conn_(conn.handle()) {
-    sqlite3_stmt* raw = nullptr;
-    check(conn_, sqlite3_prepare_v2(conn_, sql.data(), static_cast<int>(sql.size()), &raw, nullptr),
-          "prepare");
-    s_.reset(raw);
+stmt::stmt(const db& conn, std::string_view sql)
+    : db_(conn), conn_(conn.handle()), s_(conn.acquire(sql)) {}
+
+stmt::~stmt() {
+    db_.release(s_);
 }
 
 stmt& stmt::bind(int i, std::string_view v) {
-    check(conn_,
-          sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT),
+    check(conn_, sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT),
           "bind");
     return *this;
 }
 
 stmt& stmt::bind(int i, std::int64_t v) {
-    check(conn_, sqlite3_bind_int64(s_.get(), i, v), "bind");
+    check(conn_, sqlite3_bind_int64(s_, i, v), "bind");
     return *this;
 }
 
 bool stmt::step() {
-    const int rc = sqlite3_step(s_.get());
+    const int rc = sqlite3_step(s_);
     check(conn_, rc, "step");
     return rc == SQLITE_ROW;
 }
@@ -67,11 +108,11 @@ std::string stmt::text(int col) const {
 }
 
 std::string_view stmt::text_view(int col) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_.get(), col));
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
     if (p == nullptr) {
         return {};
     }
-    return {p, static_cast<std::size_t>(sqlite3_column_bytes(s_.get(), col))};
+    return {p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))};
 }
 
 } // namespace posfeed::store::sqlite

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace posfeed::store::sqlite {
 
@@ -17,24 +19,40 @@ class db {
     /// Opens (creating) `path` in WAL mode with synchronous=FULL, so a COMMIT is on disk when
     /// it returns. Throws store_error.
     explicit db(const std::string& path);
+    ~db();
+    db(const db&) = delete;
+    db& operator=(const db&) = delete;
 
     /// Runs one or more statements without results; throws store_error.
     void exec(const char* sql);
 
     sqlite3* handle() const { return db_.get(); }
 
+    /// A prepared statement for `sql`: a cached one when there is one, else newly prepared.
+    /// Give it back with release(). Throws store_error.
+    sqlite3_stmt* acquire(std::string_view sql) const;
+    /// Resets `s` and keeps it for the next acquire() of the same SQL.
+    void release(sqlite3_stmt* s) const;
+
   private:
     struct closer {
         void operator()(sqlite3* p) const { sqlite3_close_v2(p); }
     };
     std::unique_ptr<sqlite3, closer> db_;
+    // Statements by SQL text: the same few statements run for every write and read, and
+    // preparing (parsing and planning) them each time was the largest cost of a write.
+    mutable std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
+    mutable std::size_t cached_ = 0;
 };
 
-/// A prepared statement; reset (and its bindings cleared) on destruction. Bind indexes start
-/// at 1, column indexes at 0.
+/// A prepared statement (from the connection's cache); reset, its bindings cleared and given
+/// back to the cache on destruction. Bind indexes start at 1, column indexes at 0.
 class stmt {
   public:
     stmt(const db& conn, std::string_view sql);
+    ~stmt();
+    stmt(const stmt&) = delete;
+    stmt& operator=(const stmt&) = delete;
 
     stmt& bind(int i, std::string_view v);
     stmt& bind(int i, std::int64_t v);
@@ -45,16 +63,14 @@ class stmt {
     /// Steps to completion, for statements without rows.
     void run();
 
-    std::int64_t int64(int col) const { return sqlite3_column_int64(s_.get(), col); }
+    std::int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
     std::string text(int col) const;
     std::string_view text_view(int col) const;
 
   private:
-    struct finalizer {
-        void operator()(sqlite3_stmt* p) const { sqlite3_finalize(p); }
-    };
+    const db& db_;
     sqlite3* conn_;
-    std::unique_ptr<sqlite3_stmt, finalizer> s_;
+    sqlite3_stmt* s_;
 };
 
 /// Throws store_error with the connection's last message when `rc` is not SQLITE_OK.

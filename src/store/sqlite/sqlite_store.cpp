@@ -143,7 +143,7 @@ class sqlite_record_cursor final : public record_cursor {
                          std::vector<std::string> kinds, core::rve since, std::string location)
         : conn_(std::move(conn)), rmsystem_(std::move(rmsystem)), kinds_(std::move(kinds)),
           since_(since), location_(std::move(location)) {
-        conn_->exec("BEGIN");
+        stmt(*conn_, "BEGIN").run();
         stmt s(*conn_, "SELECT last_rve FROM rmsystems WHERE id = ?1");
         s.bind(1, rmsystem_);
         if (s.step()) {
@@ -153,7 +153,7 @@ class sqlite_record_cursor final : public record_cursor {
 
     ~sqlite_record_cursor() override {
         try {
-            conn_->exec("COMMIT");
+            stmt(*conn_, "COMMIT").run();
         } catch (const store_error&) {
         }
     }
@@ -365,12 +365,12 @@ event_page sqlite_store::read_events(const event_query& q) {
     const core::type_mask plain = q.types & ~core::session_types;
     const core::type_mask scoped = q.session.empty() ? 0 : (q.types & core::session_types);
     auto conn = reader();
-    conn->exec("BEGIN");
+    stmt(*conn, "BEGIN").run();
     struct rollback_guard {
         db& c;
         ~rollback_guard() {
             try {
-                c.exec("COMMIT");
+                stmt(c, "COMMIT").run();
             } catch (const store_error&) {
             }
         }
@@ -539,9 +539,9 @@ void sqlite_store::run_batch(std::deque<job>& batch) {
     std::vector<group_ptr> groups(batch.size());
     db& conn = *writer_db_;
     try {
-        conn.exec("BEGIN IMMEDIATE");
+        stmt(conn, "BEGIN IMMEDIATE").run();
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            conn.exec("SAVEPOINT w");
+            stmt(conn, "SAVEPOINT w").run();
             sqlite_txn tx(conn, batch[i].rmsystem, clock_);
             core::result<std::string> out = core::internal_error("write not run");
             bool threw = false;
@@ -558,7 +558,7 @@ void sqlite_store::run_batch(std::deque<job>& batch) {
                 out = core::internal_error("the write failed unexpectedly; it was not applied");
             }
             if (out.ok() || (tx.kept() && !threw)) {
-                conn.exec("RELEASE w");
+                stmt(conn, "RELEASE w").run();
                 results[i].rve = tx.allocated();
                 if (!tx.events().empty()) {
                     groups[i] = std::make_shared<const event_group>(
@@ -569,7 +569,7 @@ void sqlite_store::run_batch(std::deque<job>& batch) {
             }
             results[i].body = std::move(out);
         }
-        conn.exec("COMMIT");
+        stmt(conn, "COMMIT").run();
     } catch (const store_error& e) {
         spdlog::error("group commit of {} writes failed: {}", batch.size(), e.what());
         try {
