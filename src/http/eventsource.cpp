@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
@@ -588,6 +589,8 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     /// queue on: groups newer than `ready_rve` only.
     void start(asio::ip::tcp::socket socket, core::rve ready_rve, clock::time_point last_write) {
         socket_ = std::move(socket);
+        boost::system::error_code ignored;
+        socket_.non_blocking(true, ignored);
         ++ctx_.connections;
         ++ctx_.active_requests;
         state_ = state::live;
@@ -690,12 +693,32 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     /// Writes bufs_[1..] as one HTTP chunk (bufs_[0] becomes its size line); one write for
     /// everything queued, from buffers shared with every other subscriber.
     void write() {
-        bufs_[0] = chunk_head_.format(asio::buffer_size(bufs_));
+        std::size_t left = asio::buffer_size(bufs_);
+        bufs_[0] = chunk_head_.format(left);
         bufs_.push_back(asio::buffer(crlf));
+        left = asio::buffer_size(bufs_);
         state_ = state::writing;
         write_started_ = clock::now();
+        // Most chunks fit in the socket's send buffer: write at once (the socket is
+        // non-blocking) and wait only for what is left, so a delivery costs one writev and no
+        // completion handler.
+        beast::buffers_suffix<std::span<const asio::const_buffer>> rest{
+            std::span<const asio::const_buffer>(bufs_)};
+        boost::system::error_code ec;
+        while (left > 0) {
+            const std::size_t n = socket_.write_some(rest, ec);
+            if (ec) {
+                break;
+            }
+            rest.consume(n);
+            left -= n;
+        }
+        if (left == 0 || (ec && ec != asio::error::would_block && ec != asio::error::try_again)) {
+            written(ec);
+            return;
+        }
         arm(write_started_ + std::chrono::milliseconds(ctx_.cfg.limits.write_timeout_ms));
-        asio::async_write(socket_, std::span<const asio::const_buffer>(bufs_),
+        asio::async_write(socket_, rest,
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                               self->written(ec);
                           });
