@@ -88,9 +88,14 @@ def main():
                 "↓")
             add("idle", f"{n:,}", "streams connected per second", get(pf, "connects_per_s"),
                 get(nx, "connects_per_s"), 0, "↑")
-        pf = find(rows, "fanout", "posfeed", subscribers=n)
-        nx = find(rows, "fanout", "nchan", subscribers=n)
-        if pf or nx:
+        rates = []
+        for r in rows:
+            if r.get("workload") == "fanout" and r.get("subscribers") == n and \
+                    r.get("rate") not in rates:
+                rates.append(r.get("rate"))
+        for rate in rates:
+            pf = find(rows, "fanout", "posfeed", subscribers=n, rate=rate)
+            nx = find(rows, "fanout", "nchan", subscribers=n, rate=rate)
             r = pf or nx
             label = f"{n:,} ({fmt(r.get('rate'))}/s × {fmt(r.get('seconds'))} s)"
             add("fanout", label, "deliveries per second", get(pf, "deliveries_per_s"),
@@ -167,15 +172,23 @@ def main():
         checks.append(("server memory per idle subscriber ≤ 4 KiB",
                        f"{fmt(per)} bytes RSS at N = {largest.get('subscribers'):,}",
                        "PASS" if per is not None and per <= 4096 else "FAIL"))
-    pf = find(rows, "fanout", "posfeed", subscribers=10000)
-    nx = find(rows, "fanout", "nchan", subscribers=10000)
-    if pf and nx:
-        d_ok = (get(pf, "deliveries_per_s") or 0) >= (get(nx, "deliveries_per_s") or 0)
-        l_ok = (get(pf, "latency_ms", "p99") or 1e18) <= (get(nx, "latency_ms", "p99") or 0)
+    fan = [r for r in rows if r.get("workload") == "fanout" and r.get("subscribers") == 10000]
+    rates = sorted({r.get("rate") for r in fan})
+    # The lowest rate both keep up with, for latency; the highest (saturating), for capacity.
+    pf = find(rows, "fanout", "posfeed", subscribers=10000, rate=rates[0]) if rates else None
+    nx = find(rows, "fanout", "nchan", subscribers=10000, rate=rates[0]) if rates else None
+    spf = find(rows, "fanout", "posfeed", subscribers=10000, rate=rates[-1]) if rates else None
+    snx = find(rows, "fanout", "nchan", subscribers=10000, rate=rates[-1]) if rates else None
+    if spf and snx:
+        d_ok = (get(spf, "deliveries_per_s") or 0) >= (get(snx, "deliveries_per_s") or 0)
         checks.append(("fan-out deliveries/s at 10,000 ≥ 1.0 × Nchan",
-                       f"{ratio(get(pf, 'deliveries_per_s'), get(nx, 'deliveries_per_s'))} × "
-                       f"(both publish at the same fixed rate)",
+                       f"{ratio(get(spf, 'deliveries_per_s'), get(snx, 'deliveries_per_s'))} × "
+                       f"({fmt(get(spf, 'deliveries_per_s'))} vs "
+                       f"{fmt(get(snx, 'deliveries_per_s'))}/s at {fmt(rates[-1])} events/s"
+                       f"{', saturating' if len(rates) > 1 else ''})",
                        "PASS" if d_ok else "FAIL"))
+    if pf and nx:
+        l_ok = (get(pf, "latency_ms", "p99") or 1e18) <= (get(nx, "latency_ms", "p99") or 0)
         checks.append(("fan-out p99 latency at 10,000 no worse than Nchan",
                        f"{fmt(get(pf, 'latency_ms', 'p99'), 2)} ms vs "
                        f"{fmt(get(nx, 'latency_ms', 'p99'), 2)} ms",
