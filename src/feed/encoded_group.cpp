@@ -16,11 +16,36 @@ bool is(core::type_mask set, core::event_type t) {
 encoded_group::encoded_group(const store::event_group& g, const watcher_count& watchers,
                              std::optional<packet_format> only)
     : rmsystem_(g.rmsystem), rve_(g.rve), id_line_(feed::id_line(g.rve.str())) {
+    for (const auto& e : g.events) {
+        types_ |= core::bit(e.type);
+    }
+    std::call_once(once_, [&] { encode(g, watchers, only); });
+}
+
+encoded_group::encoded_group(store::group_ptr g, watcher_count watchers)
+    : rmsystem_(g->rmsystem), rve_(g->rve), id_line_(feed::id_line(g->rve.str())),
+      pending_(std::move(g)), watchers_(std::move(watchers)) {
+    for (const auto& e : pending_->events) {
+        types_ |= core::bit(e.type);
+    }
+}
+
+void encoded_group::ensure_encoded() const {
+    std::call_once(once_, [this] {
+        encode(*pending_, watchers_, std::nullopt);
+        pending_.reset();
+        watchers_ = nullptr;
+    });
+}
+
+void encoded_group::encode(const store::event_group& g, const watcher_count& watchers,
+                           std::optional<packet_format> only) const {
     // Event types in order of first appearance; within a type, records in logged order.
     std::vector<core::event_type> order;
+    core::type_mask seen = 0;
     for (const auto& e : g.events) {
-        if (!is(types_, e.type)) {
-            types_ |= core::bit(e.type);
+        if (!is(seen, e.type)) {
+            seen |= core::bit(e.type);
             order.push_back(e.type);
         }
     }

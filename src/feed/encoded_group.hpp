@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,11 @@ class encoded_group {
     explicit encoded_group(const store::event_group& g, const watcher_count& watchers = {},
                            std::optional<packet_format> only = std::nullopt);
 
+    /// The same, encoded lazily: on the first call that needs packets (in both formats), by
+    /// whichever thread makes it; a group no subscriber is offered is never encoded. The hub
+    /// uses this, so the store's writer thread only hands the group over.
+    encoded_group(store::group_ptr g, watcher_count watchers);
+
     const std::string& rmsystem() const { return rmsystem_; }
     core::rve rve() const { return rve_; }
     core::type_mask types() const { return types_; }
@@ -49,6 +55,7 @@ class encoded_group {
 
     /// Calls `f(const std::string& frame)` for each packet `filter` selects, in group order.
     template <class F> void for_each_frame(const subscription_filter& filter, F&& f) const {
+        ensure_encoded();
         for (const auto& p : packets_) {
             if (selects(p, filter)) {
                 f(p.frame[static_cast<int>(filter.format)]);
@@ -58,6 +65,7 @@ class encoded_group {
 
     /// As for_each_frame, with the packet's type: `f(core::event_type, const std::string&)`.
     template <class F> void for_each_packet(const subscription_filter& filter, F&& f) const {
+        ensure_encoded();
         for (const auto& p : packets_) {
             if (selects(p, filter)) {
                 f(p.type, p.frame[static_cast<int>(filter.format)]);
@@ -86,12 +94,19 @@ class encoded_group {
     };
 
     static bool selects(const packet& p, const subscription_filter& f);
+    void encode(const store::event_group& g, const watcher_count& watchers,
+                std::optional<packet_format> only) const;
+    void ensure_encoded() const;
 
     std::string rmsystem_;
     core::rve rve_;
     core::type_mask types_ = 0;
     std::string id_line_;
-    std::vector<packet> packets_;
+    // Set until encoded (lazy construction); packets_ is written once, under once_.
+    mutable store::group_ptr pending_;
+    mutable watcher_count watchers_;
+    mutable std::once_flag once_;
+    mutable std::vector<packet> packets_;
 };
 
 using encoded_ptr = std::shared_ptr<const encoded_group>;

@@ -74,8 +74,10 @@ hub::hub(std::vector<boost::asio::any_io_executor> executors) {
 }
 
 void hub::publish(const store::group_ptr& g) {
+    // Encoded by the first shard that offers it to a subscriber, not on the store's writer
+    // thread; never when nobody of the RmSystem is subscribed.
     auto encoded = std::make_shared<const encoded_group>(
-        *g, [this](const std::string& session) { return barcode_watchers(session); });
+        g, [this](const std::string& session) { return barcode_watchers(session); });
     published_.fetch_add(1, std::memory_order_relaxed);
     for (auto& sh : shards_) {
         boost::asio::post(sh.ex, [&sh, encoded] {
