@@ -16,8 +16,8 @@ namespace posfeed::feed {
 
 /// Fans committed groups out to subscribers. Subscribers are partitioned by shard (one per
 /// worker thread, each with its own event loop); a shard's subscriber list is touched only on
-/// that shard's thread, so delivery takes no lock. A group is encoded once, on the publishing
-/// thread, and the same immutable buffers go to every subscriber.
+/// that shard's thread, so delivery takes no lock. A group is encoded once, by the first shard
+/// that needs it, and the same immutable buffers go to every subscriber.
 class hub {
   public:
     /// One executor per shard; shard i's subscribers must run on executors[i].
