@@ -89,21 +89,14 @@ boost::json::object run_fanout(const bench_options& options) {
     if (options.rate <= 0 || options.seconds <= 0) {
         throw std::runtime_error("--rate and --seconds must be positive");
     }
-    const auto request =
-        stream_request::make(*url, options.headers, options.live_on == "headers");
-    const publish_template tmpl{.url = *pub_url,
-                                .method = options.publish_method,
-                                .headers = options.headers,
-                                .content_type = options.content_type,
-                                .body = options.publish_body,
-                                .pad = options.pad};
+    const auto request = stream_request::make(*url, options.headers, options.live_on == "headers");
+    const auto tmpl = publish_template::from(options, *pub_url);
     const auto total = static_cast<std::int64_t>(std::llround(options.rate * options.seconds));
     runtime rt(options.threads);
     publish_log log(total);
     receipt_table table(static_cast<std::size_t>(options.subscribers), total);
     const std::size_t per_thread_reserve =
-        static_cast<std::size_t>(total) * static_cast<std::size_t>(options.subscribers) /
-        rt.size();
+        static_cast<std::size_t>(total) * static_cast<std::size_t>(options.subscribers) / rt.size();
     std::vector<std::unique_ptr<fanout_sink>> sinks;
     std::vector<stream_sink*> sink_ptrs;
     for (std::size_t i = 0; i < rt.size(); ++i) {

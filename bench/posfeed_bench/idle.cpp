@@ -30,8 +30,7 @@ boost::json::object run_idle(const bench_options& options) {
     if (!url) {
         throw std::runtime_error("--stream-url must be http://IPV4:PORT/...");
     }
-    const auto request =
-        stream_request::make(*url, options.headers, options.live_on == "headers");
+    const auto request = stream_request::make(*url, options.headers, options.live_on == "headers");
     runtime rt(options.threads);
     std::vector<idle_sink> sinks(rt.size());
     std::vector<stream_sink*> sink_ptrs;
@@ -74,9 +73,8 @@ boost::json::object run_idle(const bench_options& options) {
     r["anon_before_kib"] = before.anon_kib;
     r["anon_after_kib"] = after_settle.anon_kib;
     if (live > 0 && before.rss_kib >= 0 && after_settle.rss_kib >= 0) {
-        r["rss_per_subscriber_bytes"] =
-            static_cast<double>(after_settle.rss_kib - before.rss_kib) * 1024.0 /
-            static_cast<double>(live);
+        r["rss_per_subscriber_bytes"] = static_cast<double>(after_settle.rss_kib - before.rss_kib) *
+                                        1024.0 / static_cast<double>(live);
         r["anon_per_subscriber_bytes"] =
             static_cast<double>(after_settle.anon_kib - before.anon_kib) * 1024.0 /
             static_cast<double>(live);

@@ -73,13 +73,15 @@ int main(int argc, char** argv) {
 
     auto* idle = app.add_subcommand("idle", "open N streams, report server RSS per stream");
     add_common(*idle, o);
-    idle->add_option("--subscribers", o.subscribers, "streams to open")->required()
+    idle->add_option("--subscribers", o.subscribers, "streams to open")
+        ->required()
         ->check(CLI::Range(1, 10'000'000));
     idle->add_option("--settle-s", o.settle_s, "wait after all are live before sampling RSS");
 
     auto* fanout = app.add_subcommand("fanout", "publish at R/s to N streams");
     add_common(*fanout, o);
-    fanout->add_option("--subscribers", o.subscribers, "streams to open")->required()
+    fanout->add_option("--subscribers", o.subscribers, "streams to open")
+        ->required()
         ->check(CLI::Range(1, 10'000'000));
     fanout->add_option("--rate", o.rate, "publishes per second")->required();
     fanout->add_option("--seconds", o.seconds, "publishing time")->required();
@@ -102,9 +104,8 @@ int main(int argc, char** argv) {
 
     const std::uint64_t fd_limit = posfeed_bench::raise_fd_limit();
     if (idle->parsed() || fanout->parsed()) {
-        const std::uint64_t needed =
-            static_cast<std::uint64_t>(o.subscribers) + static_cast<std::uint64_t>(o.publishers) +
-            64;
+        const std::uint64_t needed = static_cast<std::uint64_t>(o.subscribers) +
+                                     static_cast<std::uint64_t>(o.publishers) + 64;
         if (needed > fd_limit) {
             std::cerr << "posfeed-bench: " << o.subscribers << " streams need about " << needed
                       << " file descriptors, but this process may open only " << fd_limit

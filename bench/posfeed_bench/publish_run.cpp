@@ -36,8 +36,8 @@ asio::awaitable<void> publish_loop(asio::io_context& ctx, const publish_template
     while (pace.next < log.total) {
         const std::int64_t seq = pace.next++;
         if (pace.period_ns > 0) {
-            const auto due = pace.start_ns + static_cast<std::int64_t>(
-                                                 static_cast<double>(seq) * pace.period_ns);
+            const auto due = pace.start_ns +
+                             static_cast<std::int64_t>(static_cast<double>(seq) * pace.period_ns);
             const std::int64_t wait = due - now_ns();
             if (wait > 0) {
                 timer.expires_after(std::chrono::nanoseconds(wait));
@@ -56,9 +56,9 @@ asio::awaitable<void> publish_loop(asio::io_context& ctx, const publish_template
         } else {
             ++log.errors;
             if (log.first_error.empty()) {
-                log.first_error = "publish " + std::to_string(seq) + ": " +
-                                  (result.status ? "status " + std::to_string(result.status)
-                                                 : result.error);
+                log.first_error =
+                    "publish " + std::to_string(seq) + ": " +
+                    (result.status ? "status " + std::to_string(result.status) : result.error);
                 std::cerr << "posfeed-bench: " << log.first_error << "\n";
             }
         }

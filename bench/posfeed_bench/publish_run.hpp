@@ -19,11 +19,11 @@ namespace posfeed_bench {
 struct publish_log {
     explicit publish_log(std::int64_t total);
 
-    std::int64_t total;                                  ///< sequence numbers 0 .. total-1
+    std::int64_t total;                                   ///< sequence numbers 0 .. total-1
     std::unique_ptr<std::atomic<std::int64_t>[]> sent_ns; ///< steady ns; 0 = not sent yet
-    std::vector<std::uint8_t> acked;                     ///< 1 when answered 2xx
-    std::int64_t published = 0;                          ///< answered 2xx
-    std::int64_t errors = 0;                             ///< failed or not 2xx
+    std::vector<std::uint8_t> acked;                      ///< 1 when answered 2xx
+    std::int64_t published = 0;                           ///< answered 2xx
+    std::int64_t errors = 0;                              ///< failed or not 2xx
     std::string first_error;
     std::int64_t first_send_ns = 0;
     std::int64_t last_ack_ns = 0;

@@ -12,8 +12,7 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
-    for (auto at = text.find(from); at != std::string::npos;
-         at = text.find(from, at + to.size())) {
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
         text.replace(at, from.size(), to);
     }
 }
@@ -79,8 +78,8 @@ asio::awaitable<publish_result> publisher::exchange(const std::string& request) 
     auto [wec, written] = co_await asio::async_write(socket_, asio::buffer(request), use_tuple);
     if (wec) {
         reset();
-        co_return publish_result{0, std::string(reused ? "stale: " : "") + "write: " +
-                                        wec.message()};
+        co_return publish_result{0,
+                                 std::string(reused ? "stale: " : "") + "write: " + wec.message()};
     }
     // Read the head.
     std::array<char, 16384> buf;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http_url.hpp"
+#include "options.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,6 +29,17 @@ struct publish_template {
     [[nodiscard]] std::string request(std::int64_t seq) const;
     /// The body alone, for `seq`.
     [[nodiscard]] std::string body_for(std::int64_t seq) const;
+
+    /// The publish flags of `o` (--publish-method, --header, --content-type, --publish-body,
+    /// --pad) toward `url`.
+    static publish_template from(const bench_options& o, const http_url& url) {
+        return {.url = url,
+                .method = o.publish_method,
+                .headers = o.headers,
+                .content_type = o.content_type,
+                .body = o.publish_body,
+                .pad = o.pad};
+    }
 };
 
 /// The answer to one publish: the HTTP status (0 when there was none) and, when it failed,

@@ -1,5 +1,5 @@
-#include "publish_run.hpp"
 #include "latency.hpp"
+#include "publish_run.hpp"
 #include "runtime.hpp"
 #include "stream_pool.hpp"
 #include "workloads.hpp"
@@ -56,14 +56,8 @@ boost::json::object run_replay(const bench_options& options) {
     if (options.events <= 0) {
         throw std::runtime_error("--events must be positive");
     }
-    const auto request =
-        stream_request::make(*url, options.headers, options.live_on == "headers");
-    const publish_template tmpl{.url = *pub_url,
-                                .method = options.publish_method,
-                                .headers = options.headers,
-                                .content_type = options.content_type,
-                                .body = options.publish_body,
-                                .pad = options.pad};
+    const auto request = stream_request::make(*url, options.headers, options.live_on == "headers");
+    const auto tmpl = publish_template::from(options, *pub_url);
     // Everything on one thread: one stream cannot use more.
     bench_options one = options;
     one.threads = 1;
@@ -98,8 +92,8 @@ boost::json::object run_replay(const bench_options& options) {
             const std::int64_t news = std::max(connect_ns, sink.last_ns);
             if (now_ns() - news > static_cast<std::int64_t>(options.stall_s * 1e9)) {
                 stalled = true;
-                std::cerr << "posfeed-bench: the stream brought nothing new for "
-                          << options.stall_s << " s after " << sink.unique << " events\n";
+                std::cerr << "posfeed-bench: the stream brought nothing new for " << options.stall_s
+                          << " s after " << sink.unique << " events\n";
                 break;
             }
             co_await sleep_for(0.002);

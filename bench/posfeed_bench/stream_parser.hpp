@@ -43,9 +43,9 @@ class sse_parser {
   public:
     /// One dispatched event.
     struct event {
-        bool ready;              ///< `event: ready`
-        std::int64_t seq;        ///< -1 when the data holds no `bench-<seq>-` token
-        std::size_t data_bytes;  ///< bytes of data (lines joined by LF)
+        bool ready;             ///< `event: ready`
+        std::int64_t seq;       ///< -1 when the data holds no `bench-<seq>-` token
+        std::size_t data_bytes; ///< bytes of data (lines joined by LF)
     };
 
     /// Parses `data`, calling `on_event(const event&)` for each complete event.

@@ -32,8 +32,8 @@ stream_request stream_request::make(const http_url& url, const std::vector<std::
 
 subscriber::subscriber(asio::io_context& ctx, const stream_request& request, std::uint32_t index,
                        std::uint32_t source_address, stream_sink& sink)
-    : socket_(ctx), request_(request), index_(index), source_address_(source_address),
-      sink_(sink) {}
+    : socket_(ctx), request_(request), index_(index), source_address_(source_address), sink_(sink) {
+}
 
 asio::awaitable<std::string> subscriber::open() {
     using asio::ip::tcp;
@@ -47,8 +47,7 @@ asio::awaitable<std::string> subscriber::open() {
     ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
     socket_.bind(tcp::endpoint(asio::ip::address_v4(source_address_), 0), ec);
     if (ec) {
-        co_return "bind " + asio::ip::address_v4(source_address_).to_string() + ": " +
-            ec.message();
+        co_return "bind " + asio::ip::address_v4(source_address_).to_string() + ": " + ec.message();
     }
     const tcp::endpoint server(asio::ip::make_address_v4(request_.url.host), request_.url.port);
     auto [cec] = co_await socket_.async_connect(server, use_tuple);

@@ -35,8 +35,8 @@ asio::awaitable<void> write_loop(asio::io_context& ctx, const publish_template& 
         } else {
             ++tally.errors;
             if (tally.first_error.empty()) {
-                tally.first_error = result.status ? "status " + std::to_string(result.status)
-                                                  : result.error;
+                tally.first_error =
+                    result.status ? "status " + std::to_string(result.status) : result.error;
                 std::cerr << "posfeed-bench: write " << seq << ": " << tally.first_error << "\n";
             }
         }
@@ -54,12 +54,7 @@ boost::json::object run_write(const bench_options& options) {
     if (options.writers <= 0 || options.seconds <= 0) {
         throw std::runtime_error("--writers and --seconds must be positive");
     }
-    const publish_template tmpl{.url = *pub_url,
-                                .method = options.publish_method,
-                                .headers = options.headers,
-                                .content_type = options.content_type,
-                                .body = options.publish_body,
-                                .pad = options.pad};
+    const auto tmpl = publish_template::from(options, *pub_url);
     runtime rt(1);
     write_tally tally;
     std::int64_t start_ns = 0;
@@ -69,8 +64,7 @@ boost::json::object run_write(const bench_options& options) {
         tally.deadline_ns = start_ns + static_cast<std::int64_t>(options.seconds * 1e9);
         tally.running = options.writers;
         for (int i = 0; i < options.writers; ++i) {
-            asio::co_spawn(rt.context(0), write_loop(rt.context(0), tmpl, tally),
-                           asio::detached);
+            asio::co_spawn(rt.context(0), write_loop(rt.context(0), tmpl, tally), asio::detached);
         }
         while (tally.running > 0) {
             co_await sleep_for(0.005);
@@ -85,8 +79,8 @@ boost::json::object run_write(const bench_options& options) {
     r["commits"] = tally.commits;
     r["errors"] = tally.errors;
     r["commits_per_s"] = elapsed > 0 ? static_cast<double>(tally.commits) / elapsed : 0.0;
-    r["ack_latency_ms"] = {{"p50", lat.p50}, {"p99", lat.p99}, {"max", lat.max},
-                           {"mean", lat.mean}};
+    r["ack_latency_ms"] = {
+        {"p50", lat.p50}, {"p99", lat.p99}, {"max", lat.max}, {"mean", lat.mean}};
     if (!tally.first_error.empty()) {
         r["first_error"] = tally.first_error;
     }
