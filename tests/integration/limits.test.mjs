@@ -2,8 +2,9 @@
 // anything: streams per credential (429, other credentials unaffected), connections in all (503
 // with Retry-After), request line, header and body sizes (414, 431, 413), the header read
 // timeout for slow clients, the per-credential write rate (429), revoked keys (their streams
-// close, their requests get 401) and the per-subscriber queue (a slow consumer is disconnected,
-// counted in /metrics, and resumes with nothing lost).
+// close, their requests get 401), the per-subscriber queue (a slow consumer is disconnected,
+// counted in /metrics, and resumes with nothing lost) and the stream write timeout (a write that
+// makes no progress closes the stream, likewise).
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -536,4 +537,57 @@ describe('limits: slow consumer', () => {
       assert.match(srv.logs, /slow consumer/, 'the disconnect is logged as a slow consumer');
     },
   );
+});
+
+describe('limits: write timeout', () => {
+  let srv;
+
+  before(async () => {
+    // The unsent-bytes limit is out of reach here, so only the write timeout can cut the stream.
+    srv = await startServer({ config: '[limits]\nsubscriber_queue_bytes = 1073741824\nwrite_timeout_ms = 300\n' });
+  });
+
+  after(async () => {
+    await srv?.cleanup();
+  });
+
+  test('a stream whose write makes no progress for write_timeout_ms is closed, counted and logged, and resumes with nothing lost', async () => {
+    const pid = (await write(srv, 'POST', 'Products', { Description: 'sold in bulk', Price: 1 })).json.data.Pid;
+    const sale = (n) => ({ Location: 1, Lines: Array.from({ length: n }, () => ({ Pid: pid, Qty: 1.2345, Price: 1234.5678 })) });
+    const written = [(await write(srv, 'POST', 'Sales', sale(1))).rve];
+    const reader = new RawSseReader(srv, '/eventsource?want=sales&rve=0');
+    try {
+      await reader.waitUntil((events) => events.some((e) => e.event === 'ready'), { what: 'ready' });
+      reader.socket.pause(); // stops reading: the socket buffers fill, then a write stalls
+      const before = metric(await metrics(srv), 'posfeed_slow_consumer_disconnects_total');
+
+      let closed = false;
+      for (let i = 0; i < 600 && !closed; i += 1) {
+        written.push((await write(srv, 'POST', 'Sales', sale(1000))).rve);
+        if (i % 5 === 4) {
+          closed = metric(await metrics(srv), 'posfeed_streams') === 0;
+        }
+      }
+      assert.ok(closed, `the stalled stream was closed after ${written.length - 1} sales of 1000 lines`);
+      assert.equal(metric(await metrics(srv), 'posfeed_slow_consumer_disconnects_total'), before + 1);
+      assert.match(srv.logs, /stream closed: a write made no progress for limits\.write_timeout_ms/);
+      assert.doesNotMatch(srv.logs, /slow consumer passed/, 'not the unsent-bytes cut');
+
+      reader.socket.resume();
+      await until(() => reader.ended, 'the end of the cut stream', { timeoutMs: 10000 });
+      // Complete events only: the cut may fall inside one.
+      const seen = reader.events.filter((e) => e.event === 'sales' && e.id !== undefined).map((e) => e.id);
+      const lastId = seen.at(-1);
+      const resumed = openStream(srv, { query: 'want=sales', lastEventId: lastId });
+      try {
+        await ready(resumed);
+        const got = resumed.named('sales').map((e) => rvesIn(e.data)[0]);
+        assert.deepEqual(got, written.filter((r) => r > lastId), 'the resumed stream sends every later write');
+      } finally {
+        resumed.close();
+      }
+    } finally {
+      reader.stop();
+    }
+  });
 });
