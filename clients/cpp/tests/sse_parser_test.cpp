@@ -35,7 +35,9 @@ struct conformance_case {
 };
 
 // The test name already says which case this is; without this gtest prints its bytes.
-void PrintTo(const conformance_case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const conformance_case& c, std::ostream* os) {
+    *os << c.name;
+}
 
 std::string from_hex(std::string_view hex) {
     std::string out;
