@@ -11,24 +11,27 @@ bool is(core::type_mask set, core::event_type t) {
     return (set & core::bit(t)) != 0;
 }
 
+core::type_mask types_of(const store::event_group& g) {
+    core::type_mask types = 0;
+    for (const auto& e : g.events) {
+        types |= core::bit(e.type);
+    }
+    return types;
+}
+
 } // namespace
 
 encoded_group::encoded_group(const store::event_group& g, const watcher_count& watchers,
                              std::optional<packet_format> only)
-    : rmsystem_(g.rmsystem), rve_(g.rve), id_line_(feed::id_line(g.rve.str())) {
-    for (const auto& e : g.events) {
-        types_ |= core::bit(e.type);
-    }
+    : rmsystem_(g.rmsystem), rve_(g.rve), types_(types_of(g)),
+      id_line_(feed::id_line(g.rve.str())) {
     std::call_once(once_, [&] { encode(g, watchers, only); });
 }
 
 encoded_group::encoded_group(store::group_ptr g, watcher_count watchers)
-    : rmsystem_(g->rmsystem), rve_(g->rve), id_line_(feed::id_line(g->rve.str())),
-      pending_(std::move(g)), watchers_(std::move(watchers)) {
-    for (const auto& e : pending_->events) {
-        types_ |= core::bit(e.type);
-    }
-}
+    : rmsystem_(g->rmsystem), rve_(g->rve), types_(types_of(*g)),
+      id_line_(feed::id_line(g->rve.str())), pending_(std::move(g)),
+      watchers_(std::move(watchers)) {}
 
 void encoded_group::ensure_encoded() const {
     std::call_once(once_, [this] {

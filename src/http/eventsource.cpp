@@ -124,9 +124,6 @@ class chunk_writer {
     /// Why the last write failed (default: none).
     boost::system::error_code error() const { return error_; }
 
-    /// Cancels a pending write (the slow-consumer cut); the write then reports failure.
-    void abort() { stream_.cancel(); }
-
   private:
     beast::tcp_stream& stream_;
     std::chrono::milliseconds timeout_;
@@ -546,6 +543,19 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
     co_return ready_rve;
 }
 
+/// Logs the end of a stream (and counts a stalled write as a slow consumer).
+void log_stream_closed(context& ctx, const std::string& logged_target, const feed::subscriber& sub,
+                       bool write_timed_out) {
+    if (write_timed_out) {
+        ctx.stats.slow_consumer();
+        spdlog::warn("GET {} stream closed: a write made no progress for limits.write_timeout_ms",
+                     logged_target);
+    } else {
+        spdlog::info("GET {} stream closed{}{}", logged_target, sub.closed() ? ": " : "",
+                     sub.close_reason());
+    }
+}
+
 /// The keepalive comment, the same bytes for every stream.
 const std::string& keepalive_comment() {
     static const std::string text = feed::comment("keepalive");
@@ -733,7 +743,6 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
         groups_.clear();
         text_.clear();
         if (ec && !(ec == asio::error::operation_aborted && sub_.overflowed() && !timed_out_)) {
-            error_ = ec;
             end();
             return;
         }
@@ -830,7 +839,6 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
         }
         self->state_ = state::live;
         if (!at) {
-            self->error_ = out.error();
             self->timed_out_ = out.error() == beast::error::timeout;
             self->end();
             co_return;
@@ -863,15 +871,7 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
         timer_.cancel();
         socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
         socket_.close(ignored);
-        if (timed_out_) {
-            ctx_.stats.slow_consumer();
-            spdlog::warn("GET {} stream closed: a write made no progress for "
-                         "limits.write_timeout_ms",
-                         logged_target_);
-        } else {
-            spdlog::info("GET {} stream closed{}{}", logged_target_, sub_.closed() ? ": " : "",
-                         sub_.close_reason());
-        }
+        log_stream_closed(ctx_, logged_target_, sub_, timed_out_);
     }
 
     context& ctx_;
@@ -893,7 +893,6 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     core::rve ready_rve_;
     core::rve sent_rve_;
     std::uint64_t debug_n_ = 0;
-    boost::system::error_code error_;
     chunk_head chunk_head_;
     std::vector<feed::encoded_ptr> groups_; ///< queued groups, held while they are written
     std::vector<asio::const_buffer> bufs_;  ///< the chunk being written
@@ -955,15 +954,7 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
         if (live->sub().closed()) {
             co_await out.finish();
         }
-        if (out.error() == beast::error::timeout) {
-            ctx.stats.slow_consumer();
-            spdlog::warn("GET {} stream closed: a write made no progress for "
-                         "limits.write_timeout_ms",
-                         logged_target);
-        } else {
-            spdlog::info("GET {} stream closed{}{}", logged_target,
-                         live->sub().closed() ? ": " : "", live->sub().close_reason());
-        }
+        log_stream_closed(ctx, logged_target, live->sub(), out.error() == beast::error::timeout);
         co_return;
     }
     // The live phase runs without this coroutine (or the connection's): see live_stream.

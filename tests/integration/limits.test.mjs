@@ -165,8 +165,14 @@ describe('limits: sizes, streams per credential, write rate, revocation', () => 
     const bAgain = openStream(srv, { query: 'want=products', key: b });
     await bAgain.ended;
     assert.equal(bAgain.status, 429);
+    // A client closing its stream frees its slot: the server notices the peer's close.
     first.close();
     other.close();
+    await until(async () => metric(await metrics(srv), 'posfeed_streams') === 0, 'the closed streams to detach', {
+      timeoutMs: 5000, // well under feed.keepalive_ms: the close is seen, not a failed keepalive
+    });
+    const aAgain = keep(await ready(openStream(srv, { query: 'want=products', key: a })));
+    aAgain.close();
   });
 
   test('a body over limits.body_bytes is 413, with Content-Length or chunked; just under is fine', async () => {
@@ -461,6 +467,29 @@ describe('limits: header read timeout', () => {
   });
 });
 
+/**
+ * Large events for stalling a stream: product descriptions are short, so a sale of `n` lines
+ * (about 40 bytes a line) of a new product. Resolves to `sale(n)`, a Sales body.
+ */
+async function bulkSales(srv) {
+  const pid = (await write(srv, 'POST', 'Products', { Description: 'sold in bulk', Price: 1 })).json.data.Pid;
+  return (n) => ({ Location: 1, Lines: Array.from({ length: n }, () => ({ Pid: pid, Qty: 1.2345, Price: 1234.5678 })) });
+}
+
+/**
+ * Writes sales of 1000 lines (pushing their RVEs to `written`) until the server has no stream
+ * left, at most `max`; returns whether the streams were closed.
+ */
+async function writeUntilStreamsClosed(srv, sale, written, max) {
+  for (let i = 0; i < max; i += 1) {
+    written.push((await write(srv, 'POST', 'Sales', sale(1000))).rve);
+    if (i % 5 === 4 && metric(await metrics(srv), 'posfeed_streams') === 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 describe('limits: slow consumer', () => {
   let srv;
   let slowBefore; // posfeed_slow_consumer_disconnects_total before the stall
@@ -475,9 +504,7 @@ describe('limits: slow consumer', () => {
   });
 
   test('a stream that never reads is closed past subscriber_queue_bytes and resumes from its last id with nothing lost', async () => {
-    // Product descriptions are short: large events are sales of 1000 lines (about 40 KB each).
-    const pid = (await write(srv, 'POST', 'Products', { Description: 'sold in bulk', Price: 1 })).json.data.Pid;
-    const sale = (n) => ({ Location: 1, Lines: Array.from({ length: n }, () => ({ Pid: pid, Qty: 1.2345, Price: 1234.5678 })) });
+    const sale = await bulkSales(srv);
     const written = [];
     const first = await write(srv, 'POST', 'Sales', sale(1));
     written.push(first.rve);
@@ -491,13 +518,7 @@ describe('limits: slow consumer', () => {
       assert.equal(metric(m0, 'posfeed_streams'), 1);
 
       // Large writes until the server drops the stream (its socket buffers fill first).
-      let closed = false;
-      for (let i = 0; i < 400 && !closed; i += 1) {
-        written.push((await write(srv, 'POST', 'Sales', sale(1000))).rve);
-        if (i % 5 === 4) {
-          closed = metric(await metrics(srv), 'posfeed_streams') === 0;
-        }
-      }
+      const closed = await writeUntilStreamsClosed(srv, sale, written, 400);
       assert.ok(closed, `the stalled stream was closed after ${written.length - 1} sales of 1000 lines`);
       // A few more writes after the cut.
       for (let i = 0; i < 3; i += 1) {
@@ -552,8 +573,7 @@ describe('limits: write timeout', () => {
   });
 
   test('a stream whose write makes no progress for write_timeout_ms is closed, counted and logged, and resumes with nothing lost', async () => {
-    const pid = (await write(srv, 'POST', 'Products', { Description: 'sold in bulk', Price: 1 })).json.data.Pid;
-    const sale = (n) => ({ Location: 1, Lines: Array.from({ length: n }, () => ({ Pid: pid, Qty: 1.2345, Price: 1234.5678 })) });
+    const sale = await bulkSales(srv);
     const written = [(await write(srv, 'POST', 'Sales', sale(1))).rve];
     const reader = new RawSseReader(srv, '/eventsource?want=sales&rve=0');
     try {
@@ -561,13 +581,7 @@ describe('limits: write timeout', () => {
       reader.socket.pause(); // stops reading: the socket buffers fill, then a write stalls
       const before = metric(await metrics(srv), 'posfeed_slow_consumer_disconnects_total');
 
-      let closed = false;
-      for (let i = 0; i < 600 && !closed; i += 1) {
-        written.push((await write(srv, 'POST', 'Sales', sale(1000))).rve);
-        if (i % 5 === 4) {
-          closed = metric(await metrics(srv), 'posfeed_streams') === 0;
-        }
-      }
+      const closed = await writeUntilStreamsClosed(srv, sale, written, 600);
       assert.ok(closed, `the stalled stream was closed after ${written.length - 1} sales of 1000 lines`);
       assert.equal(metric(await metrics(srv), 'posfeed_slow_consumer_disconnects_total'), before + 1);
       assert.match(srv.logs, /stream closed: a write made no progress for limits\.write_timeout_ms/);
