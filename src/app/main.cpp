@@ -7,6 +7,7 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
+#include "store/open_store.hpp"
 #include "store/store.hpp"
 
 #include <CLI/CLI.hpp>

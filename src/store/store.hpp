@@ -256,10 +256,6 @@ struct store_options {
     std::size_t max_batch = 512;              ///< writes per group commit
 };
 
-/// Opens the store named by `url`: `sqlite:PATH` (the directory is created) or
-/// `postgresql://...`. Applies migrations. Throws store_error when it cannot.
-std::unique_ptr<store> open_store(const std::string& url, store_options options = {});
-
 /// Runs `fn` as a write and waits for its result; for the command line and tests, never on
 /// an I/O thread.
 write_result write_and_wait(store& s, std::string rmsystem, write_fn fn);

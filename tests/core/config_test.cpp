@@ -253,7 +253,7 @@ TEST(SplitHostPort, RejectsMalformedAddressesNamingThem) {
         const auto hp = split_host_port(std::string(in));
         ASSERT_FALSE(hp.ok()) << hp->first << " " << hp->second;
         EXPECT_EQ(hp.err().code, error_code::invalid_argument);
-        EXPECT_NE(hp.err().message.find("'" + std::string(in) + "'"), std::string::npos)
+        EXPECT_NE(hp.err().message.find(std::string("'").append(in).append("'")), std::string::npos)
             << hp.err().message;
     }
 }

@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/open_store.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
