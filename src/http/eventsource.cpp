@@ -47,34 +47,6 @@ struct stream_request {
     bool conflate = false; ///< behind: state-like types merged per record instead of a cut
 };
 
-/// Record kinds in the store per state-like event type (snapshot and catch-up).
-constexpr std::array<std::pair<core::event_type, std::string_view>, 4> record_kinds = {{
-    {core::event_type::products, "product"},
-    {core::event_type::customers, "customer"},
-    {core::event_type::levels, "level"},
-    {core::event_type::sales, "sale"},
-}};
-
-core::event_type type_of_kind(std::string_view kind) {
-    for (const auto& [type, k] : record_kinds) {
-        if (k == kind) {
-            return type;
-        }
-    }
-    return core::event_type::products;
-}
-
-/// Store kinds for the types in `mask` (only types that have records).
-std::vector<std::string> kinds_for(core::type_mask mask) {
-    std::vector<std::string> out;
-    for (const auto& [type, kind] : record_kinds) {
-        if ((mask & core::bit(type)) != 0) {
-            out.emplace_back(kind);
-        }
-    }
-    return out;
-}
-
 constexpr std::string_view crlf = "\r\n";
 
 /// The size line of an HTTP/1.1 chunk (`<hex size>\r\n`), formatted in place.
@@ -202,10 +174,9 @@ std::string reset_event(std::string_view reason, core::rve from, core::type_mask
 
 /// Opens a read of the current state of records of `kinds` changed after `since` (0: all), at
 /// one consistent RVE (the cursor's at()).
-asio::awaitable<std::shared_ptr<store::record_cursor>> open_records(context& ctx,
-                                                                    const feed::subscriber& sub,
-                                                                    std::vector<std::string> kinds,
-                                                                    core::rve since) {
+asio::awaitable<std::shared_ptr<store::record_cursor>>
+open_records(context& ctx, const feed::subscriber& sub, std::vector<core::record_kind> kinds,
+             core::rve since) {
     auto open = [&ctx, &sub, kinds = std::move(kinds), since] {
         return ctx.db.open_records(sub.rmsystem(), kinds, since, sub.filter().location);
     };
@@ -238,7 +209,8 @@ stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
                 run.push_back({records[j].body, records[j].rve});
                 ++j;
             }
-            const auto type = type_of_kind(records[i].kind);
+            // Cursors are opened only over kinds that have a feed type (record_kinds_for).
+            const auto type = core::feed_type(records[i].kind).value();
             std::string data;
             feed::append_packet(data, filter.format, type, run);
             if (!pending.empty()) {
@@ -266,7 +238,7 @@ stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
 /// open_records, then stream_records.
 asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_writer& out,
                                                        feed::subscriber& sub,
-                                                       std::vector<std::string> kinds,
+                                                       std::vector<core::record_kind> kinds,
                                                        core::rve since) {
     auto cursor = co_await open_records(ctx, sub, std::move(kinds), since);
     co_return co_await stream_records(ctx, out, sub, std::move(cursor));
@@ -441,7 +413,7 @@ asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk
     const core::type_mask state = want & core::state_types;
     const core::type_mask exact = want & ~core::state_types & ~core::bit(core::event_type::debug);
     // The records read fixes the RVE first; the log is then read up to it.
-    auto cursor = co_await open_records(ctx, sub, kinds_for(state), since);
+    auto cursor = co_await open_records(ctx, sub, core::record_kinds_for(state), since);
     const core::rve at = cursor->at();
     core::rve from = since;
     while (exact != 0 && from < at) {
@@ -474,7 +446,7 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
     const core::type_mask logged = sr.want.mask & ~core::bit(core::event_type::debug);
     const core::type_mask state = sr.want.mask & core::state_types;
     if (!from && sr.snapshot) {
-        from = co_await send_records(ctx, out, sub, kinds_for(state), core::rve{});
+        from = co_await send_records(ctx, out, sub, core::record_kinds_for(state), core::rve{});
         if (!from) {
             co_return std::nullopt;
         }
@@ -506,9 +478,10 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
                     }
                     const auto at = co_await send_records(
                         ctx, out, sub,
-                        kinds_for(ahead ? state
-                                        : (logged & (core::state_types |
-                                                     core::bit(core::event_type::sales)))),
+                        core::record_kinds_for(
+                            ahead ? state
+                                  : (logged &
+                                     (core::state_types | core::bit(core::event_type::sales)))),
                         ahead ? core::rve{} : cursor);
                     if (!at) {
                         co_return std::nullopt;

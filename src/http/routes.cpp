@@ -34,7 +34,7 @@ pos::param_getter params_of(const target& t) {
 }
 
 /// A list read; the target's parameters are copied, since the action outlives the request.
-api_action list_action(const target& t, std::string_view kind) {
+api_action list_action(const target& t, core::record_kind kind) {
     api_action a;
     a.read = [params = t.params, kind](store::store& db, const std::string& rm) {
         target copy;
@@ -44,7 +44,7 @@ api_action list_action(const target& t, std::string_view kind) {
     return a;
 }
 
-core::result<api_action> one_action(std::string_view kind, std::string_view id_name,
+core::result<api_action> one_action(core::record_kind kind, std::string_view id_name,
                                     const std::string& segment, std::string_view what) {
     const auto id = pos::parse_id(segment, id_name);
     if (!id.ok()) {
@@ -58,7 +58,7 @@ core::result<api_action> one_action(std::string_view kind, std::string_view id_n
     return a;
 }
 
-core::result<api_action> delete_action(std::string_view kind, std::string_view id_name,
+core::result<api_action> delete_action(core::record_kind kind, std::string_view id_name,
                                        const std::string& segment, std::string_view what,
                                        core::event_type type) {
     const auto id = pos::parse_id(segment, id_name);

@@ -167,8 +167,7 @@ store::write_fn scan_barcode(barcode_scan scan) {
         }
         std::string body = record_body(obj);
         tx.emit(store::event{core::event_type::barcode, location, scan.session_key, body});
-        store::record r{"barcode", "", location, tx.rve(), false, std::move(body), {}};
-        return data_response(r);
+        return data_response(body, tx.rve());
     };
 }
 

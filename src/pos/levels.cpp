@@ -62,7 +62,7 @@ core::result<store::record> change_level(store::write_txn& tx, std::int64_t pid,
         }
         // Nothing was ever stocked here and nothing changes: report a zero level, fire nothing.
         return store::record{
-            std::string(level_kind),
+            level_kind,
             id,
             std::to_string(location),
             core::rve{},

@@ -25,7 +25,7 @@ core::result<std::int64_t> parse_number(std::string_view text, std::string_view 
 } // namespace
 
 core::result<std::string> get_one(store::store& db, const std::string& rmsystem,
-                                  std::string_view kind, const std::string& id,
+                                  core::record_kind kind, const std::string& id,
                                   const std::string& what) {
     const auto rec = db.get_record(rmsystem, kind, id);
     if (!rec || rec->deleted) {
@@ -35,10 +35,10 @@ core::result<std::string> get_one(store::store& db, const std::string& rmsystem,
 }
 
 core::result<std::string> list_page(store::store& db, const std::string& rmsystem,
-                                    std::string_view kind, const param_getter& param) {
+                                    core::record_kind kind, const param_getter& param) {
     store::record_query q;
     q.rmsystem = rmsystem;
-    q.kind = std::string(kind);
+    q.kind = kind;
     if (const auto v = param("limit")) {
         const auto n = parse_number(*v, "limit", 1, 1000);
         if (!n.ok()) {

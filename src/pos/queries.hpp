@@ -16,7 +16,7 @@ using param_getter = std::function<std::optional<std::string_view>(std::string_v
 /// The response `{"data":<record>}` for one record; not_found naming `what` (e.g. "product 12")
 /// when it is missing or deleted. Blocking.
 core::result<std::string> get_one(store::store& db, const std::string& rmsystem,
-                                  std::string_view kind, const std::string& id,
+                                  core::record_kind kind, const std::string& id,
                                   const std::string& what);
 
 /// Lists records of `kind` a page at a time: `{"data":[...],"next":"<cursor>"|null}`.
@@ -25,6 +25,6 @@ core::result<std::string> get_one(store::store& db, const std::string& rmsystem,
 /// `pid` and `location`; for sales `location`. Records come in (RVE, id) order, so a mirror can
 /// page through changes and keep the last RVE as its next `since`. Blocking.
 core::result<std::string> list_page(store::store& db, const std::string& rmsystem,
-                                    std::string_view kind, const param_getter& param);
+                                    core::record_kind kind, const param_getter& param);
 
 } // namespace posfeed::pos

@@ -9,8 +9,12 @@
 namespace posfeed::pos {
 
 std::string data_response(const store::record& r) {
+    return data_response(r.body, r.rve);
+}
+
+std::string data_response(std::string_view body, core::rve rve) {
     std::string out = "{\"data\":";
-    core::append_with_rve(out, r.body, r.rve);
+    core::append_with_rve(out, body, rve);
     out.push_back('}');
     return out;
 }
@@ -35,7 +39,7 @@ void overlay(boost::json::object& target, const boost::json::object& patch) {
 }
 
 store::record put_if_changed(store::write_txn& tx, const std::optional<store::record>& old,
-                             std::string_view kind, std::string id, std::string location,
+                             core::record_kind kind, std::string id, std::string location,
                              const boost::json::object& obj, core::event_type type,
                              std::string lookup, std::string session) {
     std::string body = record_body(obj);
@@ -44,17 +48,16 @@ store::record put_if_changed(store::write_txn& tx, const std::optional<store::re
     }
     const bool deleted = obj.contains("Deleted") && obj.at("Deleted").is_int64() &&
                          obj.at("Deleted").get_int64() == 1;
-    store::record r{std::string(kind), std::move(id), location,         {},
-                    deleted,           body,          std::move(lookup)};
+    store::record r{kind, std::move(id), location, {}, deleted, body, std::move(lookup)};
     tx.put(r);
     r.rve = tx.rve();
     tx.emit(store::event{type, std::move(location), std::move(session), std::move(body)});
     return r;
 }
 
-store::write_fn delete_record(std::string_view kind, std::int64_t id, std::string what,
+store::write_fn delete_record(core::record_kind kind, std::int64_t id, std::string what,
                               core::event_type type) {
-    return [kind = std::string(kind), id, what = std::move(what),
+    return [kind, id, what = std::move(what),
             type](store::write_txn& tx) -> core::result<std::string> {
         const auto old = tx.get(kind, std::to_string(id));
         if (!old || old->deleted) {

@@ -12,9 +12,9 @@
 namespace posfeed::pos {
 
 /// Record kinds in the store.
-inline constexpr std::string_view product_kind = "product";
-inline constexpr std::string_view customer_kind = "customer";
-inline constexpr std::string_view level_kind = "level";
+inline constexpr auto product_kind = core::record_kind::product;
+inline constexpr auto customer_kind = core::record_kind::customer;
+inline constexpr auto level_kind = core::record_kind::level;
 
 /// Largest id, location and price we accept (keeps every value exact in a double).
 inline constexpr std::int64_t max_id = 999'999'999'999;
@@ -22,6 +22,8 @@ inline constexpr double max_amount = 1e12;
 
 /// The JSON API response for one record: `{"data":<record with its RVE>}`.
 std::string data_response(const store::record& r);
+/// The same for a body that is no stored record (an event's, e.g. a scan or a message).
+std::string data_response(std::string_view body, core::rve rve);
 
 /// The record body of `obj` in our canonical JSON form (the form stored and compared).
 std::string record_body(const boost::json::object& obj);
@@ -36,13 +38,13 @@ void overlay(boost::json::object& target, const boost::json::object& patch);
 /// type `type` (for `session` when session-scoped), unless nothing differs from `old` (an edit
 /// that changes nothing fires nothing and keeps the RVE). Returns the record as it now stands.
 store::record put_if_changed(store::write_txn& tx, const std::optional<store::record>& old,
-                             std::string_view kind, std::string id, std::string location,
+                             core::record_kind kind, std::string id, std::string location,
                              const boost::json::object& obj, core::event_type type,
                              std::string lookup = {}, std::string session = {});
 
 /// Marks record `kind`/`id` deleted (`Deleted: 1`, kept as a tombstone) and fires `type`
 /// with it; not_found naming `what` (e.g. "product 12") when it is missing or already deleted.
-store::write_fn delete_record(std::string_view kind, std::int64_t id, std::string what,
+store::write_fn delete_record(core::record_kind kind, std::int64_t id, std::string what,
                               core::event_type type);
 
 /// A path id segment (`/Products/{Pid}`) as a positive integer; invalid_argument otherwise.

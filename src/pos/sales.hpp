@@ -10,7 +10,7 @@
 
 namespace posfeed::pos {
 
-inline constexpr std::string_view sale_kind = "sale";
+inline constexpr auto sale_kind = core::record_kind::sale;
 
 /// One line of a completed sale.
 struct sale_line {

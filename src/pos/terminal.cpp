@@ -258,8 +258,7 @@ store::write_fn send_message(std::string session_key, message_input in) {
         const boost::json::object msg{{"Id", id}, {"Text", in.text}, {"Severity", in.severity}};
         std::string body = record_body(msg);
         tx.emit(store::event{core::event_type::usermessage, "", key, body});
-        return data_response(
-            store::record{"message", std::to_string(id), "", tx.rve(), false, body, {}});
+        return data_response(body, tx.rve());
     };
 }
 

@@ -11,8 +11,8 @@
 namespace posfeed::pos {
 
 /// Record kinds of POS sessions.
-inline constexpr std::string_view active_sale_kind = "activesale";
-inline constexpr std::string_view prompt_kind = "prompt";
+inline constexpr auto active_sale_kind = core::record_kind::active_sale;
+inline constexpr auto prompt_kind = core::record_kind::prompt;
 
 /// The POS session a terminal write acts for.
 struct terminal {

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/event_type.hpp"
+#include "core/record_kind.hpp"
 #include "core/rve.hpp"
 
 #include <cstdint>
@@ -36,7 +37,7 @@ using group_ptr = std::shared_ptr<const event_group>;
 
 /// The current state of one record (product, customer, stock level, sale, ...).
 struct record {
-    std::string kind;     ///< "product", "customer", "level", "sale", ...
+    core::record_kind kind{};
     std::string id;       ///< unique per (RmSystem, kind)
     std::string location; ///< "" unless the kind has one
     core::rve rve;        ///< RVE of the last change (set by write_txn::put)
@@ -55,10 +56,10 @@ class write_txn {
     virtual const std::string& rmsystem() const = 0;
 
     /// The record as of this transaction (its own earlier puts included).
-    virtual std::optional<record> get(std::string_view kind, std::string_view id) = 0;
+    virtual std::optional<record> get(core::record_kind kind, std::string_view id) = 0;
 
     /// The first live (not deleted) record of `kind` whose lookup key is `lookup`.
-    virtual std::optional<record> find(std::string_view kind, std::string_view lookup) = 0;
+    virtual std::optional<record> find(core::record_kind kind, std::string_view lookup) = 0;
 
     /// Inserts or replaces a record; its rve is set to rve().
     virtual void put(record r) = 0;
@@ -139,7 +140,7 @@ struct event_page {
 /// ordered by (rve, id), so `?since=` paging reads changes in the order they happened.
 struct record_query {
     std::string rmsystem;
-    std::string kind;
+    core::record_kind kind{};
     core::rve since; ///< only records changed after this RVE (0: all)
     std::optional<std::pair<core::rve, std::string>> after; ///< keyset cursor: (rve, id)
     std::string location;                                   ///< "" = every location
@@ -204,10 +205,10 @@ class store {
     virtual std::vector<std::string> revoked_since(std::int64_t since_ms) = 0;
 
     /// The first live record of `kind` with lookup key `lookup` (e.g. a product by barcode).
-    virtual std::optional<record> find_record(const std::string& rmsystem, std::string_view kind,
+    virtual std::optional<record> find_record(const std::string& rmsystem, core::record_kind kind,
                                               std::string_view lookup) = 0;
 
-    virtual std::optional<record> get_record(const std::string& rmsystem, std::string_view kind,
+    virtual std::optional<record> get_record(const std::string& rmsystem, core::record_kind kind,
                                              std::string_view id) = 0;
 
     /// One page of records, ordered by (rve, id).
@@ -218,7 +219,7 @@ class store {
     /// Tombstones are included only when `since` is not zero (a catch-up must report deletes,
     /// a snapshot shows what exists).
     virtual std::unique_ptr<record_cursor> open_records(const std::string& rmsystem,
-                                                        std::vector<std::string> kinds,
+                                                        std::vector<core::record_kind> kinds,
                                                         core::rve since, std::string location) = 0;
 
     /// Deletes events with an RVE before `cutoff` in every RmSystem and moves each RmSystem's

@@ -1,5 +1,5 @@
-#include "store/sqlite/sqlite_store.hpp"
 #include "store/open_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -44,9 +44,9 @@ write_fn emit_events(std::vector<event> events, std::string body = R"({"ok":true
 }
 
 /// A live record; its rve is set by write_txn::put.
-record make_record(std::string kind, std::string id, std::string location, std::string body) {
+record make_record(core::record_kind kind, std::string id, std::string location, std::string body) {
     record r;
-    r.kind = std::move(kind);
+    r.kind = kind;
     r.id = std::move(id);
     r.location = std::move(location);
     r.body = std::move(body);
@@ -222,7 +222,7 @@ TEST_F(SqliteStore, WriteGetsItsRveFromTheInjectedClock) {
 TEST_F(SqliteStore, WriteThatChangesNothingGetsNoRve) {
     const auto nothing = write([](write_txn& tx) -> core::result<std::string> {
         EXPECT_EQ(tx.rmsystem(), "rm1");
-        EXPECT_FALSE(tx.get("product", "1").has_value());
+        EXPECT_FALSE(tx.get(core::record_kind::product, "1").has_value());
         return std::string("{}");
     });
     ASSERT_TRUE(nothing.body.ok());
@@ -239,11 +239,11 @@ TEST_F(SqliteStore, WriteThatChangesNothingGetsNoRve) {
 TEST_F(SqliteStore, EveryEventAndRecordOfAWriteSharesOneRve) {
     const auto r = write([](write_txn& tx) -> core::result<std::string> {
         const core::rve first = tx.rve();
-        tx.put(make_record("product", "7", "", R"({"Pid":7})"));
+        tx.put(make_record(core::record_kind::product, "7", "", R"({"Pid":7})"));
         tx.emit(product_event(7));
         tx.emit(level_event(7, "1"));
         EXPECT_EQ(tx.rve(), first);
-        const auto own = tx.get("product", "7");
+        const auto own = tx.get(core::record_kind::product, "7");
         EXPECT_TRUE(own.has_value());
         if (own) {
             EXPECT_EQ(own->rve, first);
@@ -252,7 +252,7 @@ TEST_F(SqliteStore, EveryEventAndRecordOfAWriteSharesOneRve) {
         return std::string("{}");
     });
     ASSERT_TRUE(r.rve.has_value());
-    const auto rec = db_->get_record("rm1", "product", "7");
+    const auto rec = db_->get_record("rm1", core::record_kind::product, "7");
     ASSERT_TRUE(rec.has_value());
     EXPECT_EQ(rec->rve, *r.rve);
     const auto groups = read_all(core::all_types);
@@ -278,7 +278,7 @@ TEST_F(SqliteStore, WritesInABurstGetStrictlyIncreasingRves) {
 
 TEST_F(SqliteStore, FailingWriteIsRolledBack) {
     const auto r = write([](write_txn& tx) -> core::result<std::string> {
-        tx.put(make_record("product", "1", "", R"({"Pid":1})"));
+        tx.put(make_record(core::record_kind::product, "1", "", R"({"Pid":1})"));
         tx.emit(product_event(1));
         (void)tx.next_id("pid");
         return core::invalid_argument("field 'Price' is bad");
@@ -287,7 +287,7 @@ TEST_F(SqliteStore, FailingWriteIsRolledBack) {
     EXPECT_EQ(r.body.err().code, core::error_code::invalid_argument);
     EXPECT_EQ(r.body.err().message, "field 'Price' is bad");
     EXPECT_FALSE(r.rve.has_value());
-    EXPECT_FALSE(db_->get_record("rm1", "product", "1").has_value());
+    EXPECT_FALSE(db_->get_record("rm1", core::record_kind::product, "1").has_value());
     EXPECT_TRUE(read_all(core::all_types).empty());
     EXPECT_EQ(db_->newest_rve("rm1"), core::rve{0});
 
@@ -336,7 +336,7 @@ TEST_F(SqliteStore, ThrowingWriteIsRolledBackEvenAfterKeepOnError) {
     db_->set_commit_listener([&](group_ptr g) { committed.push_back(std::move(g)); });
     const auto r = write([](write_txn& tx) -> core::result<std::string> {
         tx.keep_on_error();
-        tx.put(make_record("product", "1", "", "{}"));
+        tx.put(make_record(core::record_kind::product, "1", "", "{}"));
         tx.emit(product_event(1));
         throw std::runtime_error("boom");
     });
@@ -344,27 +344,28 @@ TEST_F(SqliteStore, ThrowingWriteIsRolledBackEvenAfterKeepOnError) {
     EXPECT_EQ(r.body.err().code, core::error_code::internal);
     EXPECT_FALSE(r.rve.has_value());
     EXPECT_TRUE(committed.empty());
-    EXPECT_FALSE(db_->get_record("rm1", "product", "1").has_value());
+    EXPECT_FALSE(db_->get_record("rm1", core::record_kind::product, "1").has_value());
     EXPECT_TRUE(read_all(core::all_types).empty());
 }
 
 TEST_F(SqliteStore, FindsTheFirstLiveRecordByLookupKey) {
     const auto r = write([](write_txn& tx) -> core::result<std::string> {
-        record deleted = make_record("product", "1", "", R"({"Pid":1})");
+        record deleted = make_record(core::record_kind::product, "1", "", R"({"Pid":1})");
         deleted.lookup = "4006381333931";
         deleted.deleted = true;
         tx.put(deleted);
-        record live = make_record("product", "2", "", R"({"Pid":2})");
+        record live = make_record(core::record_kind::product, "2", "", R"({"Pid":2})");
         live.lookup = "4006381333931";
         tx.put(live);
-        record other = make_record("product", "3", "", R"({"Pid":3})");
+        record other = make_record(core::record_kind::product, "3", "", R"({"Pid":3})");
         other.lookup = "5012345678900";
         tx.put(other);
-        const auto found = tx.find("product", "4006381333931");
+        const auto found = tx.find(core::record_kind::product, "4006381333931");
         if (!found || found->id != "2") {
             return core::internal_error("find did not return the live record");
         }
-        if (tx.find("product", "0000000000000") || tx.find("customer", "4006381333931")) {
+        if (tx.find(core::record_kind::product, "0000000000000") ||
+            tx.find(core::record_kind::customer, "4006381333931")) {
             return core::internal_error("find returned a record for an unknown key or kind");
         }
         return std::string("{}");
@@ -418,7 +419,7 @@ TEST_F(SqliteStore, FailingWritesDoNotAffectOthersInTheSameBatch) {
             for (int i = 0; i < per_thread; ++i) {
                 const int n = t * per_thread + i;
                 write_fn fn = [n](write_txn& tx) -> core::result<std::string> {
-                    tx.put(make_record("product", std::to_string(n), "", "{}"));
+                    tx.put(make_record(core::record_kind::product, std::to_string(n), "", "{}"));
                     tx.emit(product_event(n));
                     if (n % 3 == 0) {
                         return core::invalid_argument("write " + std::to_string(n) + " fails");
@@ -455,7 +456,8 @@ TEST_F(SqliteStore, FailingWritesDoNotAffectOthersInTheSameBatch) {
         const bool should_fail = n % 3 == 0 || n % 7 == 0;
         EXPECT_EQ(r.body.ok(), !should_fail);
         EXPECT_EQ(r.rve.has_value(), !should_fail);
-        EXPECT_EQ(db_->get_record("rm1", "product", std::to_string(n)).has_value(), !should_fail);
+        EXPECT_EQ(db_->get_record("rm1", core::record_kind::product, std::to_string(n)).has_value(),
+                  !should_fail);
         if (r.body.ok()) {
             EXPECT_EQ(*r.body, std::to_string(n));
             rves.push_back(*r.rve);
@@ -694,7 +696,7 @@ TEST_F(SqliteStore, RmsystemsAreIsolated) {
     ASSERT_EQ(rm2.groups.size(), 1u);
     EXPECT_EQ(rm2.groups[0].rmsystem, "rm2");
     EXPECT_EQ(rm2.groups[0].events[0].body, product_event(2).body);
-    EXPECT_FALSE(db_->get_record("rm2", "product", "1").has_value());
+    EXPECT_FALSE(db_->get_record("rm2", core::record_kind::product, "1").has_value());
 }
 
 TEST_F(SqliteStore, RveContinuesAfterRestartEvenIfTheClockWentBackwards) {
@@ -722,12 +724,12 @@ TEST_F(SqliteStore, RveContinuesAfterRestartEvenIfTheClockWentBackwards) {
 TEST_F(SqliteStore, DataSurvivesReopening) {
     ASSERT_TRUE(db_->add_api_key({"0123456789abcdef", "rm1", "h", "*", false}).ok());
     ASSERT_TRUE(write([](write_txn& tx) -> core::result<std::string> {
-                    tx.put(make_record("level", "1@2", "2", R"({"Qty":3})"));
+                    tx.put(make_record(core::record_kind::level, "1@2", "2", R"({"Qty":3})"));
                     return std::to_string(tx.next_id("pid"));
                 }).rve);
     reopen();
     EXPECT_TRUE(db_->find_api_key("0123456789abcdef").has_value());
-    const auto rec = db_->get_record("rm1", "level", "1@2");
+    const auto rec = db_->get_record("rm1", core::record_kind::level, "1@2");
     ASSERT_TRUE(rec.has_value());
     EXPECT_EQ(rec->location, "2");
     EXPECT_EQ(rec->body, R"({"Qty":3})");

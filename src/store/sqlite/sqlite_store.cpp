@@ -10,10 +10,10 @@
 namespace posfeed::store::sqlite {
 namespace {
 
-record read_record(const stmt& s, std::string_view kind) {
+record read_record(const stmt& s, core::record_kind kind) {
     // columns: id, location, rve, deleted, body, lookup
-    return record{std::string(kind), s.text(0), s.text(1), core::rve{s.int64(2)},
-                  s.int64(3) != 0,   s.text(4), s.text(5)};
+    return record{kind,      s.text(0), s.text(1), core::rve{s.int64(2)}, s.int64(3) != 0,
+                  s.text(4), s.text(5)};
 }
 
 /// Thrown inside a write when its RmSystem does not exist; fails only that write.
@@ -27,21 +27,21 @@ class sqlite_txn final : public write_txn {
 
     const std::string& rmsystem() const override { return rmsystem_; }
 
-    std::optional<record> get(std::string_view kind, std::string_view id) override {
+    std::optional<record> get(core::record_kind kind, std::string_view id) override {
         stmt s(conn_, "SELECT id, location, rve, deleted, body, lookup FROM records "
                       "WHERE rmsystem = ?1 AND kind = ?2 AND id = ?3");
-        s.bind(1, rmsystem_).bind(2, kind).bind(3, id);
+        s.bind(1, rmsystem_).bind(2, core::to_string(kind)).bind(3, id);
         if (!s.step()) {
             return std::nullopt;
         }
         return read_record(s, kind);
     }
 
-    std::optional<record> find(std::string_view kind, std::string_view lookup) override {
+    std::optional<record> find(core::record_kind kind, std::string_view lookup) override {
         stmt s(conn_,
                "SELECT id, location, rve, deleted, body, lookup FROM records WHERE rmsystem = ?1 "
                "AND kind = ?2 AND lookup = ?3 AND deleted = 0 ORDER BY rve LIMIT 1");
-        s.bind(1, rmsystem_).bind(2, kind).bind(3, lookup);
+        s.bind(1, rmsystem_).bind(2, core::to_string(kind)).bind(3, lookup);
         if (!s.step()) {
             return std::nullopt;
         }
@@ -58,7 +58,11 @@ class sqlite_txn final : public write_txn {
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (rmsystem, kind, id) DO "
                "UPDATE SET location = excluded.location, rve = excluded.rve, "
                "deleted = excluded.deleted, body = excluded.body, lookup = excluded.lookup");
-        s.bind(1, rmsystem_).bind(2, r.kind).bind(3, r.id).bind(4, r.location).bind(5, r.rve);
+        s.bind(1, rmsystem_)
+            .bind(2, core::to_string(r.kind))
+            .bind(3, r.id)
+            .bind(4, r.location)
+            .bind(5, r.rve);
         s.bind(6, std::int64_t{r.deleted ? 1 : 0}).bind(7, r.body).bind(8, r.lookup);
         s.run();
     }
@@ -140,7 +144,8 @@ constexpr std::string_view past_every_id = "\x7f";
 class sqlite_record_cursor final : public record_cursor {
   public:
     sqlite_record_cursor(sqlite_store::lease conn, std::string rmsystem,
-                         std::vector<std::string> kinds, core::rve since, std::string location)
+                         std::vector<core::record_kind> kinds, core::rve since,
+                         std::string location)
         : conn_(std::move(conn)), rmsystem_(std::move(rmsystem)), kinds_(std::move(kinds)),
           since_(since), location_(std::move(location)) {
         stmt(*conn_, "BEGIN").run();
@@ -163,7 +168,7 @@ class sqlite_record_cursor final : public record_cursor {
     std::vector<record> next(std::size_t limit) override {
         std::vector<record> out;
         while (out.size() < limit && kind_index_ < kinds_.size()) {
-            const std::string& kind = kinds_[kind_index_];
+            const core::record_kind kind = kinds_[kind_index_];
             std::string sql =
                 "SELECT id, location, rve, deleted, body, lookup FROM records WHERE rmsystem = ?1 "
                 "AND kind = ?2 AND (rve > ?3 OR (rve = ?3 AND id > ?4)) AND rve <= ?6";
@@ -175,7 +180,10 @@ class sqlite_record_cursor final : public record_cursor {
             }
             sql += " ORDER BY rve, id LIMIT ?5";
             stmt s(*conn_, sql);
-            s.bind(1, rmsystem_).bind(2, kind).bind(3, after_rve_).bind(4, after_id_);
+            s.bind(1, rmsystem_)
+                .bind(2, core::to_string(kind))
+                .bind(3, after_rve_)
+                .bind(4, after_id_);
             s.bind(5, static_cast<std::int64_t>(limit - out.size())).bind(6, at_);
             if (!location_.empty()) {
                 s.bind(7, location_);
@@ -198,7 +206,7 @@ class sqlite_record_cursor final : public record_cursor {
   private:
     sqlite_store::lease conn_;
     std::string rmsystem_;
-    std::vector<std::string> kinds_;
+    std::vector<core::record_kind> kinds_;
     core::rve since_;
     std::string location_;
     core::rve at_;
@@ -254,7 +262,7 @@ std::vector<record> sqlite_store::list_records(const record_query& q) {
     sql += " ORDER BY rve, id LIMIT ?8";
     auto conn = reader();
     stmt s(*conn, sql);
-    s.bind(1, q.rmsystem).bind(2, q.kind).bind(3, q.since);
+    s.bind(1, q.rmsystem).bind(2, core::to_string(q.kind)).bind(3, q.since);
     if (q.after) {
         s.bind(4, q.after->first).bind(5, q.after->second);
     }
@@ -273,7 +281,7 @@ std::vector<record> sqlite_store::list_records(const record_query& q) {
 }
 
 std::unique_ptr<record_cursor> sqlite_store::open_records(const std::string& rmsystem,
-                                                          std::vector<std::string> kinds,
+                                                          std::vector<core::record_kind> kinds,
                                                           core::rve since, std::string location) {
     return std::make_unique<sqlite_record_cursor>(reader(), rmsystem, std::move(kinds), since,
                                                   std::move(location));
@@ -335,25 +343,25 @@ sqlite_store::lease sqlite_store::reader() {
     return lease(*this, std::make_unique<db>(path_));
 }
 
-std::optional<record> sqlite_store::get_record(const std::string& rmsystem, std::string_view kind,
+std::optional<record> sqlite_store::get_record(const std::string& rmsystem, core::record_kind kind,
                                                std::string_view id) {
     auto conn = reader();
     stmt s(*conn, "SELECT id, location, rve, deleted, body, lookup FROM records "
                   "WHERE rmsystem = ?1 AND kind = ?2 AND id = ?3");
-    s.bind(1, rmsystem).bind(2, kind).bind(3, id);
+    s.bind(1, rmsystem).bind(2, core::to_string(kind)).bind(3, id);
     if (!s.step()) {
         return std::nullopt;
     }
     return read_record(s, kind);
 }
 
-std::optional<record> sqlite_store::find_record(const std::string& rmsystem, std::string_view kind,
+std::optional<record> sqlite_store::find_record(const std::string& rmsystem, core::record_kind kind,
                                                 std::string_view lookup) {
     auto conn = reader();
     stmt s(*conn,
            "SELECT id, location, rve, deleted, body, lookup FROM records WHERE rmsystem = ?1 "
            "AND kind = ?2 AND lookup = ?3 AND deleted = 0 ORDER BY rve LIMIT 1");
-    s.bind(1, rmsystem).bind(2, kind).bind(3, lookup);
+    s.bind(1, rmsystem).bind(2, core::to_string(kind)).bind(3, lookup);
     if (!s.step()) {
         return std::nullopt;
     }

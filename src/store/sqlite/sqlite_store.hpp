@@ -25,9 +25,9 @@ class sqlite_store final : public store {
     core::status add_api_key(const api_key_row& key) override;
     std::optional<api_key_row> find_api_key(std::string_view id) override;
     core::status revoke_api_key(std::string_view id) override;
-    std::optional<record> get_record(const std::string& rmsystem, std::string_view kind,
+    std::optional<record> get_record(const std::string& rmsystem, core::record_kind kind,
                                      std::string_view id) override;
-    std::optional<record> find_record(const std::string& rmsystem, std::string_view kind,
+    std::optional<record> find_record(const std::string& rmsystem, core::record_kind kind,
                                       std::string_view lookup) override;
     core::status add_user(const user_row& user) override;
     std::optional<user_row> find_user(std::string_view name) override;
@@ -39,8 +39,8 @@ class sqlite_store final : public store {
     std::vector<std::string> revoked_since(std::int64_t since_ms) override;
     std::vector<record> list_records(const record_query& q) override;
     std::unique_ptr<record_cursor> open_records(const std::string& rmsystem,
-                                                std::vector<std::string> kinds, core::rve since,
-                                                std::string location) override;
+                                                std::vector<core::record_kind> kinds,
+                                                core::rve since, std::string location) override;
     std::size_t prune_events(core::rve cutoff) override;
     event_page read_events(const event_query& q) override;
     core::rve newest_rve(const std::string& rmsystem) override;
