@@ -2,35 +2,31 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
 namespace posfeed::core {
 
 /// The domain error codes, modelled on absl's status codes. Pick one by asking who must act:
-/// - `invalid_argument`: the caller sent something malformed or out of range (HTTP 400);
-/// - `unauthenticated`: no credential, or one we do not recognise (401);
-/// - `permission_denied`: a valid credential that may not do this (403);
-/// - `not_found`: the route or record does not exist (404);
-/// - `method_not_allowed`: the route exists but not for this method (405);
-/// - `conflict`: the request is valid but clashes with current state (409);
-/// - `cursor_expired`: a resume point older than the kept history (handled in-stream, 410 if
-///   it ever reaches an HTTP response);
-/// - `payload_too_large`, `header_too_large`, `uri_too_long`: size limits (413, 431, 414);
-/// - `resource_exhausted`: a per-credential limit (429, with Retry-After);
-/// - `unavailable`: the server is full, shutting down or its database is down (503);
-/// - `internal`: a bug or an unexpected failure of ours (500).
+/// - `invalid_argument`: the caller sent something malformed or out of range;
+/// - `unauthenticated`: no credential, or one we do not recognise;
+/// - `permission_denied`: a valid credential that may not do this;
+/// - `not_found`: the route or record does not exist;
+/// - `conflict`: the request is valid but clashes with current state;
+/// - `cursor_expired`: a resume point older than the kept history (handled in-stream);
+/// - `resource_exhausted`: a per-credential limit;
+/// - `unavailable`: the server is full, shutting down or its database is down (retry);
+/// - `internal`: a bug or an unexpected failure of ours, or damaged stored data.
+/// Errors that only HTTP has (a method not allowed, size limits) and the mapping to HTTP status
+/// codes are in http/http_error.hpp.
 enum class error_code {
     invalid_argument,
     unauthenticated,
     permission_denied,
     not_found,
-    method_not_allowed,
     conflict,
     cursor_expired,
-    payload_too_large,
-    header_too_large,
-    uri_too_long,
     resource_exhausted,
     unavailable,
     internal,
@@ -39,9 +35,6 @@ enum class error_code {
 /// The snake_case name of `code`, as sent in the JSON error body.
 std::string_view to_string(error_code code);
 
-/// The HTTP status for `code` (the single mapping used by every handler).
-int http_status(error_code code);
-
 /// An error with a message that starts lowercase, names the offending value and says what is
 /// accepted.
 struct error {
@@ -49,14 +42,20 @@ struct error {
     std::string message;
 };
 
-/// Value or error. Functions that can fail on untrusted input return this.
-template <class T> class [[nodiscard]] result {
+/// Value or error. Functions that can fail on untrusted input return this. `E` is the error
+/// type: core::error below http, http::http_error in it.
+template <class T, class E = error> class [[nodiscard]] result {
   public:
     /// An internal error: exists only because asynchronous plumbing (co_spawn) needs a
     /// default-constructible result type. Never returned on purpose.
-    result() : v_(error{error_code::internal, "no result was produced"}) {}
+    result() : v_(E(error{error_code::internal, "no result was produced"})) {}
     result(T value) : v_(std::move(value)) {}
-    result(error err) : v_(std::move(err)) {}
+    result(E err) : v_(std::move(err)) {}
+    /// An error of another type that converts to E (a core::error passed on by http).
+    template <class Other>
+    requires(!std::is_same_v<Other, E> && !std::is_convertible_v<Other, T> &&
+             std::is_convertible_v<Other, E>) result(Other err)
+        : v_(E(std::move(err))) {}
 
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -71,11 +70,11 @@ template <class T> class [[nodiscard]] result {
     const T* operator->() const { return &value(); }
 
     /// The error; only valid when !ok().
-    const error& err() const { return std::get<1>(v_); }
-    error&& take_err() { return std::get<1>(std::move(v_)); }
+    const E& err() const { return std::get<1>(v_); }
+    E&& take_err() { return std::get<1>(std::move(v_)); }
 
   private:
-    std::variant<T, error> v_;
+    std::variant<T, E> v_;
 };
 
 /// Success or error, for functions with nothing to return.
@@ -95,8 +94,5 @@ inline error not_found(std::string msg) {
 inline error internal_error(std::string msg) {
     return {error_code::internal, std::move(msg)};
 }
-
-/// The JSON error body of SPEC 3: `{"error":{"code":"...","message":"..."}}`.
-std::string error_body(const error& err);
 
 } // namespace posfeed::core

@@ -20,8 +20,8 @@ asio::awaitable<response> handle_openapi(context& ctx, const request& req, const
     if (t.path == "/openapi/spec.json") {
         if (req.method() != verb::get) {
             co_return error_response(req,
-                                     core::error{core::error_code::method_not_allowed,
-                                                 "/openapi/spec.json answers GET only"},
+                                     http_error{protocol_code::method_not_allowed,
+                                                "/openapi/spec.json answers GET only"},
                                      1, "GET");
         }
         co_return json_response(req, beast_http::status::ok, std::string(openapi_spec()));
@@ -115,8 +115,8 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
         if (t.path == "/healthz") {
             if (req.method() != verb::get && req.method() != verb::head) {
                 co_return error_response(req,
-                                         core::error{core::error_code::method_not_allowed,
-                                                     "/healthz answers GET and HEAD only"},
+                                         http_error{protocol_code::method_not_allowed,
+                                                    "/healthz answers GET and HEAD only"},
                                          1, "GET, HEAD");
             }
             auto probe = [&ctx] { return ctx.db.healthy(); };
@@ -129,8 +129,7 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
         if (t.path == "/metrics") {
             if (req.method() != verb::get) {
                 co_return error_response(
-                    req,
-                    core::error{core::error_code::method_not_allowed, "/metrics answers GET only"},
+                    req, http_error{protocol_code::method_not_allowed, "/metrics answers GET only"},
                     1, "GET");
             }
             auto res =

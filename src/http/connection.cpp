@@ -30,22 +30,22 @@ struct counter_guard {
 };
 
 /// The error answered to a request that could not be read, or nullopt to just close.
-std::optional<core::error> read_error(const boost::system::error_code& ec, bool request_line_read) {
+std::optional<http_error> read_error(const boost::system::error_code& ec, bool request_line_read) {
     if (ec == beast_http::error::header_limit) {
         // The parser fills in the method once the request line is complete: a limit hit before
         // that is a request line (a URL) that is too long.
         if (!request_line_read) {
-            return core::error{core::error_code::uri_too_long,
-                               "the request line (the URL) is too long; the limit is set by "
-                               "limits.header_bytes"};
+            return http_error{protocol_code::uri_too_long,
+                              "the request line (the URL) is too long; the limit is set by "
+                              "limits.header_bytes"};
         }
-        return core::error{
-            core::error_code::header_too_large,
+        return http_error{
+            protocol_code::header_too_large,
             "the request headers are too large; the limit is set by limits.header_bytes"};
     }
     if (ec == beast_http::error::body_limit) {
-        return core::error{core::error_code::payload_too_large,
-                           "the request body is too large; the limit is set by limits.body_bytes"};
+        return http_error{protocol_code::payload_too_large,
+                          "the request body is too large; the limit is set by limits.body_bytes"};
     }
     if (ec.category() == beast_http::make_error_code(beast_http::error::bad_target).category()) {
         return core::invalid_argument("the request is not valid HTTP/1.1 (" + ec.message() + ")");

@@ -292,12 +292,12 @@ std::string ready_event(const feed::want_list& want, core::rve rve, feed::packet
 }
 
 /// Validates the request; the error becomes the JSON response.
-asio::awaitable<core::result<stream_request>> validate(context& ctx, const request& req,
-                                                       const target& t) {
+asio::awaitable<core::result<stream_request, http_error>> validate(context& ctx, const request& req,
+                                                                   const target& t) {
     if (req.method() != beast_http::verb::get) {
-        co_return core::error{core::error_code::method_not_allowed,
-                              "the event source answers GET only, not " +
-                                  std::string(req.method_string())};
+        co_return http_error{protocol_code::method_not_allowed,
+                             "the event source answers GET only, not " +
+                                 std::string(req.method_string())};
     }
     if (ctx.shutting_down) {
         co_return core::error{core::error_code::unavailable,

@@ -48,18 +48,16 @@ response json_response(const request& req, beast_http::status status, std::strin
     return res;
 }
 
-response error_response(const request& req, const core::error& err, int retry_after_s,
+response error_response(const request& req, const http_error& err, int retry_after_s,
                         std::string_view allow) {
-    auto res = json_response(req, static_cast<beast_http::status>(core::http_status(err.code)),
-                             core::error_body(err));
-    if (err.code == core::error_code::resource_exhausted ||
-        err.code == core::error_code::unavailable) {
+    auto res = json_response(req, static_cast<beast_http::status>(err.status()), error_body(err));
+    if (err.is(core::error_code::resource_exhausted) || err.is(core::error_code::unavailable)) {
         res.set(beast_http::field::retry_after, std::to_string(retry_after_s));
     }
-    if (err.code == core::error_code::method_not_allowed && !allow.empty()) {
+    if (err.is(protocol_code::method_not_allowed) && !allow.empty()) {
         res.set(beast_http::field::allow, allow);
     }
-    if (err.code == core::error_code::unauthenticated) {
+    if (err.is(core::error_code::unauthenticated)) {
         res.set(beast_http::field::www_authenticate, "ApiKey header=\"X-Api-Key\"");
     }
     return res;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "http/http_error.hpp"
 
 #include <boost/beast/http.hpp>
 #include <boost/url/url_view.hpp>
@@ -35,9 +36,9 @@ std::optional<std::string_view> header(const request& req, std::string_view name
 /// A JSON response with the usual headers.
 response json_response(const request& req, beast_http::status status, std::string body);
 
-/// The JSON error response for `err` (status from core::http_status). 429 and 503 carry
+/// The JSON error response for `err` (its status(), body from error_body). 429 and 503 carry
 /// `Retry-After: retry_after_s`; 405 carries `Allow: allow` when given.
-response error_response(const request& req, const core::error& err, int retry_after_s = 1,
+response error_response(const request& req, const http_error& err, int retry_after_s = 1,
                         std::string_view allow = {});
 
 } // namespace posfeed::http

@@ -400,8 +400,8 @@ std::string allowed_methods(const std::vector<std::string>& segments) {
     return allowed;
 }
 
-core::result<std::pair<const route*, std::vector<std::string>>> match_route(verb method,
-                                                                            const target& t) {
+core::result<std::pair<const route*, std::vector<std::string>>, http_error>
+match_route(verb method, const target& t) {
     const auto& segments = t.segments;
     const std::string_view path = t.path;
     args_t args;
@@ -416,9 +416,9 @@ core::result<std::pair<const route*, std::vector<std::string>>> match_route(verb
         allowed += (allowed.empty() ? "" : ", ") + std::string(beast_http::to_string(r.method));
     }
     if (!allowed.empty()) {
-        return core::error{core::error_code::method_not_allowed,
-                           "method " + std::string(beast_http::to_string(method)) +
-                               " is not allowed on " + std::string(path) + "; use " + allowed};
+        return http_error{protocol_code::method_not_allowed,
+                          "method " + std::string(beast_http::to_string(method)) +
+                              " is not allowed on " + std::string(path) + "; use " + allowed};
     }
     return core::not_found("no API route " + std::string(path) + "; see /openapi/spec.json");
 }

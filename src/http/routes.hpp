@@ -70,8 +70,8 @@ const std::vector<route>& api_routes();
 /// The route for `method` and `path` with its path parameters; not_found when no pattern
 /// matches the path, method_not_allowed (listing the allowed methods) when only the method
 /// differs.
-core::result<std::pair<const route*, std::vector<std::string>>> match_route(beast_http::verb method,
-                                                                            const target& t);
+core::result<std::pair<const route*, std::vector<std::string>>, http_error>
+match_route(beast_http::verb method, const target& t);
 
 /// The methods the API routes allow on `path`, comma-separated (for `Allow` on a 405); ""
 /// when no route matches the path.

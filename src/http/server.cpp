@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/connection.hpp"
+#include "http/http_error.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -38,9 +39,9 @@ executors_of(const std::vector<std::unique_ptr<asio::io_context>>& w) {
 
 const std::string& server_full_response() {
     static const std::string text = [] {
-        const std::string body = core::error_body(
-            core::error{core::error_code::unavailable,
-                        "the server has reached limits.max_connections; retry later"});
+        const std::string body =
+            error_body(core::error{core::error_code::unavailable,
+                                   "the server has reached limits.max_connections; retry later"});
         return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: "
                "5\r\n"
                "Connection: close\r\nContent-Length: " +

@@ -49,8 +49,8 @@ response static_asset_response(const request& req, const static_asset& asset) {
     using verb = beast_http::verb;
     if (req.method() != verb::get && req.method() != verb::head) {
         return error_response(req,
-                              core::error{core::error_code::method_not_allowed,
-                                          std::string(asset.path) + " answers GET and HEAD only"},
+                              http_error{protocol_code::method_not_allowed,
+                                         std::string(asset.path) + " answers GET and HEAD only"},
                               1, "GET, HEAD");
     }
     const auto inm = header(req, "If-None-Match");

@@ -57,7 +57,8 @@ TEST(Routes, MatchesPathParametersAndRejectsOthers) {
 
     const auto wrong_method = match_route(verb::put, *parse_target("/openapi/Products/12"));
     ASSERT_FALSE(wrong_method.ok());
-    EXPECT_EQ(wrong_method.err().code, core::error_code::method_not_allowed);
+    EXPECT_TRUE(wrong_method.err().is(protocol_code::method_not_allowed));
+    EXPECT_EQ(wrong_method.err().status(), 405);
     EXPECT_NE(wrong_method.err().message.find("PATCH"), std::string::npos);
 
     for (const char* path : {"/openapi/Nope", "/openapi/Products/1/2", "/openapi/Products/",
@@ -65,7 +66,7 @@ TEST(Routes, MatchesPathParametersAndRejectsOthers) {
         SCOPED_TRACE(path);
         const auto r = match_route(verb::get, *parse_target(path));
         ASSERT_FALSE(r.ok());
-        EXPECT_EQ(r.err().code, core::error_code::not_found);
+        EXPECT_TRUE(r.err().is(core::error_code::not_found));
     }
 }
 
