@@ -1,3 +1,4 @@
+#include "core/log.hpp"
 #include "http/blocking.hpp"
 #include "http/handlers.hpp"
 #include "http/routes.hpp"
@@ -155,6 +156,10 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
             co_return res;
         }
         co_return error_response(req, core::not_found("no route " + t.path));
+    } catch (const store::data_error& e) {
+        spdlog::error("{} {} failed on damaged data: {}", std::string_view(req.method_string()),
+                      core::redact_target(req.target()), e.what());
+        co_return error_response(req, core::internal_error(e.what()));
     } catch (const store::store_error& e) {
         spdlog::error("database error: {}", e.what());
         co_return error_response(req, core::error{core::error_code::unavailable,

@@ -159,7 +159,7 @@ store::write_fn scan_barcode(barcode_scan scan) {
                                 {"TypeCode", static_cast<int>(type)},
                                 {"TypeStr", to_string(type)}};
         if (const auto p = tx.find(product_kind, scan.raw)) {
-            obj["Pid"] = parse_record(p->body).at("Pid");
+            obj["Pid"] = parse_record(*p).at("Pid");
         }
         const std::string location = scan.location ? std::to_string(*scan.location) : "";
         if (scan.location) {

@@ -56,7 +56,7 @@ store::write_fn patch_customer(std::int64_t cid, customer_input in) {
         if (!old || old->deleted) {
             return core::not_found("customer " + std::to_string(cid) + " does not exist");
         }
-        boost::json::object obj = parse_record(old->body);
+        boost::json::object obj = parse_record(*old);
         overlay(obj, in.fields);
         const auto rec =
             put_if_changed(tx, old, customer_kind, old->id, "", obj, core::event_type::customers);

@@ -53,7 +53,7 @@ core::result<store::record> change_level(store::write_txn& tx, std::int64_t pid,
     const auto old = tx.get(level_kind, id);
     double qty = 0;
     if (old) {
-        qty = parse_record(old->body).at("Qty").to_number<double>();
+        qty = parse_record(*old).at("Qty").to_number<double>();
     }
     const double next = round4(set ? *set : qty + delta.value_or(0));
     if (next == qty) {

@@ -85,7 +85,7 @@ store::write_fn patch_product(std::int64_t pid, product_input in) {
         if (!old || old->deleted) {
             return core::not_found("product " + std::to_string(pid) + " does not exist");
         }
-        boost::json::object obj = parse_record(old->body);
+        boost::json::object obj = parse_record(*old);
         overlay(obj, in.fields);
         const auto rec = put_if_changed(tx, old, product_kind, old->id, "", obj,
                                         core::event_type::products, barcode_of(obj));

@@ -23,11 +23,12 @@ std::string record_body(const boost::json::object& obj) {
     return core::to_json(obj);
 }
 
-boost::json::object parse_record(std::string_view body) {
+boost::json::object parse_record(const store::record& r) {
     boost::system::error_code ec;
-    auto v = boost::json::parse(body, ec);
+    auto v = boost::json::parse(r.body, ec);
     if (ec || !v.is_object()) {
-        throw store::store_error("a stored record is not a JSON object");
+        throw store::data_error("stored record " + std::string(core::to_string(r.kind)) + " '" +
+                                r.id + "' is damaged: its body is not a JSON object");
     }
     return std::move(v.get_object());
 }
@@ -63,7 +64,7 @@ store::write_fn delete_record(core::record_kind kind, std::int64_t id, std::stri
         if (!old || old->deleted) {
             return core::not_found(what + " does not exist");
         }
-        boost::json::object obj = parse_record(old->body);
+        boost::json::object obj = parse_record(*old);
         obj["Deleted"] = 1;
         return data_response(
             put_if_changed(tx, old, kind, old->id, old->location, obj, type, old->lookup));

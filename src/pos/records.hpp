@@ -28,8 +28,9 @@ std::string data_response(std::string_view body, core::rve rve);
 /// The record body of `obj` in our canonical JSON form (the form stored and compared).
 std::string record_body(const boost::json::object& obj);
 
-/// Parses a stored record body (our own JSON; a damaged one throws store_error).
-boost::json::object parse_record(std::string_view body);
+/// Parses the body of a stored record (our own JSON). A damaged one throws store::data_error
+/// naming the record, which fails only the write or read that met it.
+boost::json::object parse_record(const store::record& r);
 
 /// Copies every member of `patch` into `target`, keeping target's member order.
 void overlay(boost::json::object& target, const boost::json::object& patch);

@@ -78,8 +78,7 @@ core::result<store::record> apply_sale(store::write_txn& tx, const sale_input& i
             return core::invalid_argument("unknown Pid " + std::to_string(l.pid) + " in Lines[" +
                                           std::to_string(i) + "]; no such product");
         }
-        const double price =
-            l.price ? *l.price : parse_record(p->body).at("Price").to_number<double>();
+        const double price = l.price ? *l.price : parse_record(*p).at("Price").to_number<double>();
         lines.push_back(boost::json::object{{"Pid", l.pid}, {"Qty", l.qty}, {"Price", price}});
         total += l.qty * price;
         sold[l.pid] += l.qty;

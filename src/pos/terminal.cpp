@@ -36,7 +36,7 @@ std::optional<boost::json::object> open_sale(store::write_txn& tx, const termina
     if (!rec) {
         return std::nullopt;
     }
-    auto obj = parse_record(rec->body);
+    auto obj = parse_record(*rec);
     if (obj.at("State").as_string() != "open") {
         return std::nullopt;
     }
@@ -133,7 +133,7 @@ store::write_fn add_sale_item(terminal t, item_input in) {
                                            {"Paid", 0},
                                            {"Balance", 0}};
             }
-            const auto p = parse_record(product->body);
+            const auto p = parse_record(*product);
             sale->at("Lines").as_array().push_back(
                 boost::json::object{{"Line", 0},
                                     {"Pid", p.at("Pid")},
@@ -329,7 +329,7 @@ store::write_fn answer_prompt(std::string session_key, std::int64_t prompt_id,
             return core::not_found("prompt " + std::to_string(prompt_id) +
                                    " was not put to this session");
         }
-        auto prompt = parse_record(rec->body);
+        auto prompt = parse_record(*rec);
         if (!prompt.at("Answer").as_string().empty()) {
             return core::error{core::error_code::conflict, "prompt " + std::to_string(prompt_id) +
                                                                " has already been answered"};

@@ -1,5 +1,9 @@
 #include "store/store.hpp"
 
+#include "store/run_write.hpp"
+
+#include <spdlog/spdlog.h>
+
 #include <future>
 
 namespace posfeed::store {
@@ -16,6 +20,26 @@ bool valid_rmsystem_id(std::string_view id) {
         }
     }
     return true;
+}
+
+write_outcome run_write(const write_fn& fn, write_txn& tx) {
+    try {
+        core::result<std::string> out = fn(tx);
+        const bool commit = out.ok() || tx.kept();
+        return {std::move(out), commit};
+    } catch (const unknown_rmsystem&) {
+        return {core::not_found("rmsystem '" + tx.rmsystem() + "' does not exist"), false};
+    } catch (const store_error&) {
+        throw;
+    } catch (const data_error& e) {
+        spdlog::error("write to rmsystem {} failed on damaged data: {}", tx.rmsystem(), e.what());
+        return {core::internal_error(std::string(e.what()) +
+                                     "; the write was not applied (repair or delete the row)"),
+                false};
+    } catch (const std::exception& e) {
+        spdlog::error("write failed with an exception: {}", e.what());
+        return {core::internal_error("the write failed unexpectedly; it was not applied"), false};
+    }
 }
 
 write_result write_and_wait(store& s, std::string rmsystem, write_fn fn) {

@@ -66,7 +66,9 @@ class write_txn {
 
     /// Commits what this write did even though it answers with an error (e.g. an unknown
     /// barcode scanned into a sale: the terminal's `usermessage` must still go out).
-    virtual void keep_on_error() = 0;
+    void keep_on_error() { keep_ = true; }
+    /// Whether keep_on_error() was called (read by the store).
+    bool kept() const { return keep_; }
 
     /// Logs an event of this transaction's group.
     virtual void emit(event e) = 0;
@@ -77,6 +79,9 @@ class write_txn {
 
     /// The next value of a per-RmSystem counter (Pid, Cid, Sid, ...), starting at 1.
     virtual std::int64_t next_id(std::string_view counter) = 0;
+
+  private:
+    bool keep_ = false;
 };
 
 /// A write: validates and applies one request inside a transaction; returns the response body
@@ -161,6 +166,14 @@ class record_cursor {
     /// The next records, up to `limit`, kind after kind in the order given at open; empty when
     /// done.
     virtual std::vector<record> next(std::size_t limit) = 0;
+};
+
+/// Stored data that cannot be what we wrote (e.g. a record body that does not parse): a fault
+/// of that one row, not of the database. The write or read that met it fails as internal (500),
+/// logged with the message, which names the row; nothing else fails with it.
+class data_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
 };
 
 /// A failure of the database itself (I/O error, database locked past the timeout, lost

@@ -106,15 +106,10 @@ void migrate(db& conn) {
                           "; run a newer posfeed");
     }
     for (int v = current; v < schema_version(); ++v) {
-        conn.exec("BEGIN IMMEDIATE");
-        try {
-            conn.exec(migrations[v]);
-            conn.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
-            conn.exec("COMMIT");
-        } catch (...) {
-            conn.exec("ROLLBACK");
-            throw;
-        }
+        transaction txn(conn, transaction::mode::immediate);
+        conn.exec(migrations[v]);
+        conn.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+        txn.commit();
     }
 }
 

@@ -74,6 +74,45 @@ void db::exec(const char* sql) {
     }
 }
 
+transaction::transaction(db& conn, mode m) : conn_(conn) {
+    stmt(conn_, m == mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN").run();
+}
+
+transaction::~transaction() {
+    if (open_) {
+        try {
+            stmt(conn_, "ROLLBACK").run();
+        } catch (const store_error&) {
+            // a failed COMMIT or I/O error may have ended the transaction already
+        }
+    }
+}
+
+void transaction::commit() {
+    stmt(conn_, "COMMIT").run();
+    open_ = false;
+}
+
+savepoint::savepoint(db& conn) : conn_(conn) {
+    stmt(conn_, "SAVEPOINT w").run();
+}
+
+savepoint::~savepoint() {
+    if (open_) {
+        try {
+            stmt(conn_, "ROLLBACK TO w").run();
+            stmt(conn_, "RELEASE w").run();
+        } catch (const store_error&) {
+            // the enclosing transaction fails and rolls back
+        }
+    }
+}
+
+void savepoint::release() {
+    stmt(conn_, "RELEASE w").run();
+    open_ = false;
+}
+
 stmt::stmt(const db& conn, std::string_view sql)
     : db_(conn), conn_(conn.handle()), s_(conn.acquire(sql)) {}
 

@@ -73,6 +73,47 @@ class stmt {
     sqlite3_stmt* s_;
 };
 
+/// A transaction on one connection, as a scope guard: the constructor begins it, commit()
+/// commits it, and the destructor rolls it back when commit() did not run (an exception, an
+/// early return, or a read transaction that has nothing to commit). Errors of the roll-back
+/// are swallowed: the connection then has no transaction either way.
+class transaction {
+  public:
+    /// `immediate` takes the write lock at once (BEGIN IMMEDIATE), so a writer never fails
+    /// with SQLITE_BUSY half-way; `deferred` (BEGIN) is for reads.
+    enum class mode { deferred, immediate };
+
+    explicit transaction(db& conn, mode m = mode::deferred);
+    ~transaction();
+    transaction(const transaction&) = delete;
+    transaction& operator=(const transaction&) = delete;
+
+    /// Commits; throws store_error (the destructor then rolls back).
+    void commit();
+
+  private:
+    db& conn_;
+    bool open_ = true;
+};
+
+/// A savepoint inside a transaction, as a scope guard: release() keeps what was done since
+/// it, the destructor otherwise rolls back to it (and releases it), leaving the rest of the
+/// transaction as it was.
+class savepoint {
+  public:
+    explicit savepoint(db& conn);
+    ~savepoint();
+    savepoint(const savepoint&) = delete;
+    savepoint& operator=(const savepoint&) = delete;
+
+    /// Keeps the changes made since the savepoint; throws store_error.
+    void release();
+
+  private:
+    db& conn_;
+    bool open_ = true;
+};
+
 /// Throws store_error with the connection's last message when `rc` is not SQLITE_OK.
 void check(sqlite3* conn, int rc, std::string_view what);
 

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/run_write.hpp"
 #include "store/sqlite/migrations.hpp"
 
 #include <spdlog/spdlog.h>
@@ -15,9 +16,6 @@ record read_record(const stmt& s, core::record_kind kind) {
     return record{kind,      s.text(0), s.text(1), core::rve{s.int64(2)}, s.int64(3) != 0,
                   s.text(4), s.text(5)};
 }
-
-/// Thrown inside a write when its RmSystem does not exist; fails only that write.
-struct unknown_rmsystem {};
 
 /// The write_txn of one write inside a batch.
 class sqlite_txn final : public write_txn {
@@ -47,9 +45,6 @@ class sqlite_txn final : public write_txn {
         }
         return read_record(s, kind);
     }
-
-    void keep_on_error() override { keep_ = true; }
-    bool kept() const { return keep_; }
 
     void put(record r) override {
         r.rve = rve();
@@ -111,7 +106,6 @@ class sqlite_txn final : public write_txn {
     const core::rve_clock& clock_;
     std::optional<core::rve> rve_;
     std::vector<event> events_;
-    bool keep_ = false;
 };
 
 std::string type_list_sql(core::type_mask mask) {
@@ -146,20 +140,12 @@ class sqlite_record_cursor final : public record_cursor {
     sqlite_record_cursor(sqlite_store::lease conn, std::string rmsystem,
                          std::vector<core::record_kind> kinds, core::rve since,
                          std::string location)
-        : conn_(std::move(conn)), rmsystem_(std::move(rmsystem)), kinds_(std::move(kinds)),
-          since_(since), location_(std::move(location)) {
-        stmt(*conn_, "BEGIN").run();
+        : conn_(std::move(conn)), txn_(*conn_), rmsystem_(std::move(rmsystem)),
+          kinds_(std::move(kinds)), since_(since), location_(std::move(location)) {
         stmt s(*conn_, "SELECT last_rve FROM rmsystems WHERE id = ?1");
         s.bind(1, rmsystem_);
         if (s.step()) {
             at_ = core::rve{s.int64(0)};
-        }
-    }
-
-    ~sqlite_record_cursor() override {
-        try {
-            stmt(*conn_, "COMMIT").run();
-        } catch (const store_error&) {
         }
     }
 
@@ -205,6 +191,7 @@ class sqlite_record_cursor final : public record_cursor {
 
   private:
     sqlite_store::lease conn_;
+    transaction txn_; ///< the one read transaction: every page sees the same point
     std::string rmsystem_;
     std::vector<core::record_kind> kinds_;
     core::rve since_;
@@ -373,16 +360,7 @@ event_page sqlite_store::read_events(const event_query& q) {
     const core::type_mask plain = q.types & ~core::session_types;
     const core::type_mask scoped = q.session.empty() ? 0 : (q.types & core::session_types);
     auto conn = reader();
-    stmt(*conn, "BEGIN").run();
-    struct rollback_guard {
-        db& c;
-        ~rollback_guard() {
-            try {
-                stmt(c, "COMMIT").run();
-            } catch (const store_error&) {
-            }
-        }
-    } guard{*conn};
+    const transaction read(*conn); // the page and the newest RVE at one point
     {
         stmt s(*conn, "SELECT last_rve, history_from FROM rmsystems WHERE id = ?1");
         s.bind(1, q.rmsystem);
@@ -530,15 +508,11 @@ void sqlite_store::writer_loop() {
 void sqlite_store::run_maintenance(const std::function<void(db&)>& fn) {
     db& conn = *writer_db_;
     try {
-        conn.exec("BEGIN IMMEDIATE");
+        transaction txn(conn, transaction::mode::immediate);
         fn(conn);
-        conn.exec("COMMIT");
+        txn.commit();
     } catch (const store_error& e) {
         spdlog::error("database maintenance failed: {}", e.what());
-        try {
-            conn.exec("ROLLBACK");
-        } catch (const store_error&) {
-        }
     }
 }
 
@@ -547,43 +521,26 @@ void sqlite_store::run_batch(std::deque<job>& batch) {
     std::vector<group_ptr> groups(batch.size());
     db& conn = *writer_db_;
     try {
-        stmt(conn, "BEGIN IMMEDIATE").run();
+        // One transaction for the batch (one fsync), a savepoint per write so that a write that
+        // fails leaves the others as they are.
+        transaction txn(conn, transaction::mode::immediate);
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            stmt(conn, "SAVEPOINT w").run();
+            savepoint sp(conn);
             sqlite_txn tx(conn, batch[i].rmsystem, clock_);
-            core::result<std::string> out = core::internal_error("write not run");
-            bool threw = false;
-            try {
-                out = batch[i].fn(tx);
-            } catch (const unknown_rmsystem&) {
-                threw = true;
-                out = core::not_found("rmsystem '" + batch[i].rmsystem + "' does not exist");
-            } catch (const store_error&) {
-                throw;
-            } catch (const std::exception& e) {
-                threw = true;
-                spdlog::error("write failed with an exception: {}", e.what());
-                out = core::internal_error("the write failed unexpectedly; it was not applied");
-            }
-            if (out.ok() || (tx.kept() && !threw)) {
-                stmt(conn, "RELEASE w").run();
+            write_outcome out = run_write(batch[i].fn, tx);
+            if (out.commit) {
+                sp.release();
                 results[i].rve = tx.allocated();
                 if (!tx.events().empty()) {
                     groups[i] = std::make_shared<const event_group>(
                         event_group{batch[i].rmsystem, *tx.allocated(), std::move(tx.events())});
                 }
-            } else {
-                conn.exec("ROLLBACK TO w; RELEASE w");
             }
-            results[i].body = std::move(out);
+            results[i].body = std::move(out.body);
         }
-        stmt(conn, "COMMIT").run();
+        txn.commit();
     } catch (const store_error& e) {
         spdlog::error("group commit of {} writes failed: {}", batch.size(), e.what());
-        try {
-            conn.exec("ROLLBACK");
-        } catch (const store_error&) {
-        }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             results[i] = write_result{};
             results[i].body = core::error{core::error_code::unavailable,
