@@ -46,8 +46,8 @@ struct record {
     std::string lookup;   ///< secondary key ("" = none), e.g. a product's barcode
 };
 
-/// The view a write function has of its transaction. Only valid inside the function; runs on
-/// the store's writer.
+/// The view a write function has of its transaction. Only valid inside the function, which the
+/// store runs on a thread of its own; every call sees the transaction's own earlier changes.
 class write_txn {
   public:
     virtual ~write_txn() = default;
@@ -184,9 +184,31 @@ class store_error : public std::runtime_error {
 };
 
 /// The storage of posfeed: RmSystems, credentials, records and the event log (SPEC 8).
-/// Implemented by SQLite (embedded) and PostgreSQL (several nodes). Read methods are
-/// thread-safe and blocking: call them from a blocking pool, never from an I/O thread. They
-/// throw store_error when the database fails.
+/// Implemented by SQLite (embedded) and PostgreSQL (several nodes sharing one database); the
+/// store conformance suite (tests/store/store_conformance_test.cpp) checks every promise below
+/// against each.
+///
+/// What callers may rely on:
+/// - **Reads** are thread-safe and blocking (they may wait on the disk or the network): call
+///   them from a blocking pool, never from an I/O thread. A read sees only committed data, and
+///   each read method sees one consistent point. They throw store_error when the database
+///   fails and data_error when a stored row is damaged.
+/// - **Writes** are submitted, never awaited on the caller's thread: submit() returns at once.
+///   A write's records and events commit together or not at all, and `done` is called exactly
+///   once, after the write is durable (it survives a crash of the process or the machine) or
+///   has failed; a write that fails leaves no trace, and no other write fails with it unless
+///   the database itself fails (store_error: then every write it took down answers
+///   unavailable).
+/// - **RVEs**: within one RmSystem every committed write that changed something has a unique
+///   RVE, strictly increasing in commit order, whichever node or thread submitted it: a reader
+///   that has seen RVE X never later finds a committed event of that RmSystem at or below X
+///   that it did not see. A write that changes nothing uses no RVE.
+/// - **The commit listener** sees every committed group of an RmSystem exactly once, in RVE
+///   order, and only after it is durable. It may run on any thread of the store, never
+///   concurrently with itself for one RmSystem, and must not block. Whether a write's `done`
+///   runs before or after the listener sees its group is not promised.
+/// - **Callbacks** (`done`, the listener) run on a thread of the store, never on the caller's
+///   stack inside submit(); they must hand work on (post it) rather than block.
 class store {
   public:
     virtual ~store() = default;
@@ -236,38 +258,41 @@ class store {
                                                         core::rve since, std::string location) = 0;
 
     /// Deletes events with an RVE before `cutoff` in every RmSystem and moves each RmSystem's
-    /// history horizon (`event_page::history_from`) up to the newest RVE deleted. Returns the
-    /// number of events deleted. Runs on the writer, between write batches; blocking.
+    /// history horizon (`event_page::history_from`) up to the newest RVE deleted, atomically
+    /// for each RmSystem: a reader sees either the events or the horizon above them, never a
+    /// gap below the horizon. Returns the number of events deleted. Blocking; safe to call
+    /// while writes go on (and from several nodes at once).
     virtual std::size_t prune_events(core::rve cutoff) = 0;
 
-    /// Events after `q.after`, complete groups only, with the RmSystem's newest RVE.
+    /// Events after `q.after`, complete groups only, with the RmSystem's newest RVE and
+    /// history horizon, all read at one consistent point.
     virtual event_page read_events(const event_query& q) = 0;
 
     /// Newest committed RVE of an RmSystem (zero when it has none).
     virtual core::rve newest_rve(const std::string& rmsystem) = 0;
 
-    /// Queues a write for `rmsystem`. `done` is called exactly once, on the store's writer
-    /// thread, after the transaction is durable or has failed; committed groups have been
-    /// handed to the commit listener before it. Never blocks on I/O.
+    /// Queues a write for `rmsystem` and returns at once (never blocks on I/O). `fn` runs later
+    /// on a store thread inside the write's transaction; `done` is called exactly once, after
+    /// the transaction is durable or has failed (after close(): at once, unavailable).
     virtual void submit(std::string rmsystem, write_fn fn,
                         std::function<void(write_result)> done) = 0;
 
-    /// Sets the function that receives every committed group, in commit (and so RVE) order
-    /// per RmSystem. Call before the first write; it runs on the writer thread and must not
-    /// block.
+    /// Sets the function that receives every committed group (see the class comment). Call
+    /// before the first write.
     virtual void set_commit_listener(std::function<void(group_ptr)> listener) = 0;
 
     /// Whether the database answers a trivial query.
     virtual bool healthy() = 0;
 
-    /// Finishes queued writes and stops the writer. Further submits fail with unavailable.
+    /// Finishes the writes already submitted (each gets its `done`), then refuses new ones:
+    /// further submits answer unavailable. Idempotent; blocking.
     virtual void close() = 0;
 };
 
-/// Options for open_store.
+/// Options for opening a store (open_store).
 struct store_options {
-    core::clock_fn now = core::system_now_ms; ///< the RVE clock's source
-    std::size_t max_batch = 512;              ///< writes per group commit
+    core::clock_fn now = core::system_now_ms; ///< the RVE clock's source (tests inject one)
+    std::size_t max_batch = 512; ///< at most this many writes share one commit (group commit)
 };
 
 /// Runs `fn` as a write and waits for its result; for the command line and tests, never on

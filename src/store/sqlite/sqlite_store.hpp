@@ -13,7 +13,9 @@ namespace posfeed::store::sqlite {
 /// The embedded store: one SQLite database in WAL mode. Writes are serialised on one writer
 /// thread that commits them in batches (group commit: many writes, one fsync), each write in
 /// its own savepoint so one failing write does not undo the others. Reads use a pool of
-/// reader connections and never block the writer.
+/// reader connections and never block the writer. The commit listener and every `done` run on
+/// the writer thread, the listener first; pruning is queued like a write and runs alone in its
+/// own transaction between batches.
 class sqlite_store final : public store {
   public:
     /// Opens or creates the database at `path` and migrates it. Throws store_error.
