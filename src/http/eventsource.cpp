@@ -1,6 +1,7 @@
 #include "auth/credential.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "feed/control_packets.hpp"
 #include "feed/debug_packets.hpp"
 #include "feed/encoded_group.hpp"
 #include "feed/resume.hpp"
@@ -9,6 +10,7 @@
 #include "feed/want.hpp"
 #include "http/cors.hpp"
 #include "http/handlers.hpp"
+#include "http/stream_request.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -36,16 +38,6 @@ namespace beast = boost::beast;
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view blank_line = "\n";
-
-/// Everything a stream needs, validated before the response starts.
-struct stream_request {
-    auth::credential cred;
-    feed::want_list want;
-    feed::subscription_filter filter;
-    std::optional<core::rve> resume;
-    bool snapshot = false;
-    bool conflate = false; ///< behind: state-like types merged per record instead of a cut
-};
 
 constexpr std::string_view crlf = "\r\n";
 
@@ -145,31 +137,6 @@ bool gather(const feed::encoded_group& g, const feed::subscription_filter& filte
             std::vector<asio::const_buffer>& bufs, tally& counts) {
     return gather_into(g, filter, counts,
                        [&bufs](std::string_view text) { bufs.push_back(asio::buffer(text)); });
-}
-
-std::string reset_event(std::string_view reason, core::rve from, core::type_mask lost,
-                        feed::packet_format fmt) {
-    std::string record = "{\"Reason\":\"";
-    record += reason;
-    record += "\",\"From\":";
-    record += from.str();
-    if (lost != 0) {
-        record += ",\"Lost\":[";
-        bool first = true;
-        for (int i = 0; i < core::event_type_count; ++i) {
-            if ((lost & (core::type_mask{1} << i)) != 0) {
-                record += first ? "\"" : ",\"";
-                record += core::to_string(static_cast<core::event_type>(i));
-                record += '"';
-                first = false;
-            }
-        }
-        record += ']';
-    }
-    record += '}';
-    std::string data;
-    feed::append_control_packet(data, fmt, "Reset", "Reset", record);
-    return feed::format_event("reset", data);
 }
 
 /// Opens a read of the current state of records of `kinds` changed after `since` (0: all), at
@@ -276,21 +243,6 @@ asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::su
     co_return true;
 }
 
-std::string ready_event(const feed::want_list& want, core::rve rve, feed::packet_format fmt) {
-    std::string record = "{\"RVE\":";
-    record += rve.str();
-    record += ",\"Want\":[";
-    for (std::size_t i = 0; i < want.types.size(); ++i) {
-        record += i == 0 ? "\"" : ",\"";
-        record += core::to_string(want.types[i]);
-        record += '"';
-    }
-    record += "]}";
-    std::string data;
-    feed::append_control_packet(data, fmt, "Ready", "Ready", record);
-    return feed::format_event("ready", data);
-}
-
 /// Validates the request; the error becomes the JSON response.
 asio::awaitable<core::result<stream_request, http_error>> validate(context& ctx, const request& req,
                                                                    const target& t) {
@@ -307,96 +259,17 @@ asio::awaitable<core::result<stream_request, http_error>> validate(context& ctx,
     if (!cred.ok()) {
         co_return cred.take_err();
     }
-    stream_request out{std::move(*cred), {}, {}, {}};
-    const std::string_view suffix =
-        std::string_view(t.path).substr(std::string_view("/eventsource").size());
-    if (!suffix.empty() && suffix.substr(1) != out.cred.rmsystem) {
-        co_return core::error{core::error_code::permission_denied,
-                              "this credential belongs to another RmSystem than '" +
-                                  std::string(suffix.substr(1)) + "'"};
+    std::optional<store::session_row> named_session;
+    if (const auto named = named_session_id(t, *cred)) {
+        auto find = [&ctx, key = auth::session_key(*named)] { return ctx.db.find_session(key); };
+        named_session = co_await ctx.pool.run(std::move(find));
     }
-    // Whose session events (sale, usermessage, userprompt) this stream gets: the credential's
-    // own session, or with an API key the session named by session=.
-    out.filter.session = out.cred.session_key;
-    if (const auto named = t.param("session");
-        named && out.cred.kind == auth::credential::kind::api_key) {
-        const std::string key = auth::session_key(*named);
-        auto find = [&ctx, key] { return ctx.db.find_session(key); };
-        const auto row = co_await ctx.pool.run(std::move(find));
-        if (!row || row->ended || row->rmsystem != out.cred.rmsystem) {
-            co_return core::invalid_argument("session= names no live session of this RmSystem");
-        }
-        out.filter.session = key;
+    auto parsed =
+        parse_stream_request(t, header(req, "Last-Event-ID"), std::move(*cred), named_session);
+    if (!parsed.ok()) {
+        co_return parsed.take_err();
     }
-    const auto want = t.param("want");
-    if (!want && out.filter.session.empty()) {
-        co_return core::invalid_argument(
-            "parameter 'want' is required: a comma-separated list of event "
-            "types; valid types are " +
-            std::string(core::valid_type_list()));
-    }
-    auto w = feed::parse_want(want ? *want : std::string_view("sale"));
-    if (!w.ok()) {
-        co_return w.take_err();
-    }
-    out.want = std::move(*w);
-    if ((out.want.mask & core::session_types) != 0 && out.filter.session.empty()) {
-        co_return core::invalid_argument(
-            "event types sale, usermessage and userprompt belong to a POS session: "
-            "log in and use the session cookie, session= or token=");
-    }
-    if (const auto f = t.param("format")) {
-        if (*f == "xml") {
-            out.filter.format = feed::packet_format::xml;
-        } else if (*f != "json") {
-            co_return core::invalid_argument("format '" + std::string(f->substr(0, 40)) +
-                                             "' is not supported; use json or xml");
-        }
-    }
-    if (const auto loc = t.param("location")) {
-        const bool digits = !loc->empty() && loc->size() <= 12 &&
-                            loc->find_first_not_of("0123456789") == std::string_view::npos &&
-                            (*loc)[0] != '0';
-        if (!digits) {
-            co_return core::invalid_argument("location '" + std::string(loc->substr(0, 40)) +
-                                             "' is not valid; use a location number such as 1");
-        }
-        out.filter.location = std::string(*loc);
-    }
-    if (const auto snap = t.param("snapshot")) {
-        if (*snap != "0" && *snap != "1") {
-            co_return core::invalid_argument("snapshot '" + std::string(snap->substr(0, 40)) +
-                                             "' is not valid; use 1 (state first) or 0");
-        }
-        out.snapshot = *snap == "1";
-    }
-    if (const auto conflate = t.param("conflate")) {
-        if (*conflate != "0" && *conflate != "1") {
-            co_return core::invalid_argument(
-                "conflate '" + std::string(conflate->substr(0, 40)) +
-                "' is not valid; use 1 (merge products, customers and levels per record when "
-                "behind) or 0");
-        }
-        out.conflate = *conflate == "1";
-    }
-    auto resume = feed::pick_resume_point(header(req, "Last-Event-ID"), t.param("rve"));
-    if (!resume.ok()) {
-        co_return resume.take_err();
-    }
-    out.resume = *resume;
-    const core::type_mask denied = out.want.mask & ~out.cred.allowed.read;
-    if (denied != 0) {
-        std::string names;
-        for (const auto type : out.want.types) {
-            if ((denied & core::bit(type)) != 0) {
-                names += (names.empty() ? "'" : ", '") + std::string(core::to_string(type)) + "'";
-            }
-        }
-        co_return core::error{core::error_code::permission_denied,
-                              "this credential may not read event type " + names};
-    }
-    out.filter.want = out.want.mask;
-    co_return out;
+    co_return std::move(*parsed);
 }
 
 /// The catch-up of a `conflate=1` stream that passed the unsent-bytes limit, from `since` (the
@@ -472,8 +345,9 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
                     const core::type_mask lost =
                         ahead ? 0
                               : (logged & ~core::state_types & ~core::bit(core::event_type::sales));
-                    if (!co_await out.write(reset_event(ahead ? "cursor_ahead" : "history_expired",
-                                                        cursor, lost, filter.format))) {
+                    if (!co_await out.write(
+                            feed::reset_event(ahead ? "cursor_ahead" : "history_expired", cursor,
+                                              lost, filter.format))) {
                         co_return std::nullopt;
                     }
                     const auto at = co_await send_records(
@@ -510,7 +384,8 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
         sub.clear_overflow();
         from = ready_rve;
     }
-    if (sub.closed() || !co_await out.write(ready_event(sr.want, ready_rve, filter.format))) {
+    if (sub.closed() ||
+        !co_await out.write(feed::ready_event(sr.want.types, ready_rve, filter.format))) {
         co_return std::nullopt;
     }
     co_return ready_rve;
