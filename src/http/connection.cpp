@@ -20,15 +20,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-/// Counts a value up for the lifetime of the guard.
-struct counter_guard {
-    std::atomic<int>& n;
-    explicit counter_guard(std::atomic<int>& c) : n(c) { ++n; }
-    ~counter_guard() { --n; }
-    counter_guard(const counter_guard&) = delete;
-    counter_guard& operator=(const counter_guard&) = delete;
-};
-
 /// The error answered to a request that could not be read, or nullopt to just close.
 std::optional<http_error> read_error(const boost::system::error_code& ec, bool request_line_read) {
     if (ec == beast_http::error::header_limit) {
@@ -53,7 +44,8 @@ std::optional<http_error> read_error(const boost::system::error_code& ec, bool r
     return std::nullopt;
 }
 
-asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t shard) {
+asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t shard,
+                            connection_slot& slot) {
     beast::flat_buffer buffer;
     const auto header_timeout = std::chrono::milliseconds(ctx.cfg.limits.header_timeout_ms);
     while (true) {
@@ -77,7 +69,7 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
             break;
         }
         stream.expires_never();
-        const counter_guard active(ctx.active_requests);
+        const request_scope active(slot);
         request req = parser.release();
         const auto started = std::chrono::steady_clock::now();
         const auto t = parse_target(req.target());
@@ -88,7 +80,7 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
             break;
         }
         if (is_eventsource_path(t->path) && req.method() != beast_http::verb::options) {
-            co_await serve_eventsource(ctx, stream, req, *t, shard);
+            co_await serve_eventsource(ctx, stream, req, *t, shard, slot);
             break;
         }
         response res;
@@ -128,10 +120,10 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
 
 asio::awaitable<void> run_connection(context& ctx, asio::ip::tcp::socket socket,
                                      std::size_t shard) {
-    const counter_guard open(ctx.connections);
+    connection_slot slot(ctx);
     beast::tcp_stream stream(std::move(socket));
     try {
-        co_await serve(ctx, stream, shard);
+        co_await serve(ctx, stream, shard, slot);
     } catch (const std::exception& e) {
         spdlog::warn("connection closed after an unexpected error: {}", e.what());
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "auth/credential.hpp"
+#include "http/connection_slot.hpp"
 #include "http/context.hpp"
 #include "http/request.hpp"
 
@@ -29,10 +30,11 @@ bool is_eventsource_path(std::string_view path);
 
 /// Serves one event stream on `stream` until the client leaves, the stream is closed (shutdown,
 /// slow consumer) or an error; errors before the stream starts are JSON responses. Runs on the
-/// connection's shard `shard`.
+/// connection's shard `shard`. Once the stream is live it takes over the connection's `slot`
+/// (its counts then last as long as the stream).
 boost::asio::awaitable<void> serve_eventsource(context& ctx, boost::beast::tcp_stream& stream,
                                                const request& req, const target& t,
-                                               std::size_t shard);
+                                               std::size_t shard, connection_slot& slot);
 
 /// Answers one non-streaming request: the JSON API, /healthz.
 boost::asio::awaitable<response> handle_request(context& ctx, const request& req, const target& t);

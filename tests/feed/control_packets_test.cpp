@@ -29,18 +29,18 @@ TEST(ControlPackets, ResetListsLostTypesOnlyWhenThereAreAny) {
     EXPECT_EQ(reset_event("cursor_ahead", at, 0, packet_format::json),
               "event: reset\ndata: "
               "{\"Reset\":[{\"Reason\":\"cursor_ahead\",\"From\":20210727.091105994}]}\n\n");
-    const core::type_mask lost = core::bit(core::event_type::barcode) |
-                                 core::bit(core::event_type::usermessage);
+    const core::type_mask lost =
+        core::bit(core::event_type::barcode) | core::bit(core::event_type::usermessage);
     EXPECT_EQ(reset_event("history_expired", at, lost, packet_format::json),
               "event: reset\ndata: {\"Reset\":[{\"Reason\":\"history_expired\",\"From\":"
               "20210727.091105994,\"Lost\":[\"usermessage\",\"barcode\"]}]}\n\n");
 }
 
 TEST(ControlPackets, ResetInXml) {
-    EXPECT_EQ(reset_event("history_expired", at, core::bit(core::event_type::sale),
-                          packet_format::xml),
-              "event: reset\ndata: <Reset><Reset><Reason>history_expired</Reason><From>"
-              "20210727.091105994</From><Lost><Item>sale</Item></Lost></Reset></Reset>\n\n");
+    EXPECT_EQ(
+        reset_event("history_expired", at, core::bit(core::event_type::sale), packet_format::xml),
+        "event: reset\ndata: <Reset><Reset><Reason>history_expired</Reason><From>"
+        "20210727.091105994</From><Lost><Item>sale</Item></Lost></Reset></Reset>\n\n");
 }
 
 } // namespace

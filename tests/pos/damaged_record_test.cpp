@@ -45,8 +45,7 @@ class DamagedRecord : public ::testing::Test {
     std::string path() const { return (dir_ / "t.db").string(); }
 
     store::write_result create(const std::string& body) {
-        return store::write_and_wait(*db_, "rm1",
-                                     create_product(*parse_product_input(body, true)));
+        return store::write_and_wait(*db_, "rm1", create_product(*parse_product_input(body, true)));
     }
 
     /// Overwrites the stored body of product `pid` with text that is no JSON, as a disk or a
