@@ -34,6 +34,7 @@ class metrics {
         }
     }
     void slow_consumer() { slow_consumers_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t slow_consumers() const { return slow_consumers_.load(); }
     /// A `conflate=1` stream that fell behind was caught up from the store instead of cut.
     void conflation() { conflations_.fetch_add(1, std::memory_order_relaxed); }
     void stream_opened() { streams_opened_.fetch_add(1, std::memory_order_relaxed); }
