@@ -47,14 +47,16 @@ class subscriber {
     const std::string& close_reason() const { return close_reason_; }
 
     /// Called (on the shard) when the queue overflows from now on; the stream uses it to cut a
-    /// slow consumer at once even while a write to it is stuck.
+    /// slow consumer at once even while a write to it is stuck. The same rule as on_wake: it
+    /// must not attach or detach a subscriber.
     void on_overflow(std::function<void()> fn) { on_overflow_ = std::move(fn); }
 
     /// Adds this subscriber's queued bytes to `total` from now on (the hub's gauge).
     void count_queue_in(std::atomic<std::int64_t>* total) { total_ = total; }
 
-    /// Called (on the shard) when offer() queued something or close() was called: the writer
-    /// wakes up. Not called while unset.
+    /// Called (on the shard) when offer() queued something or overflowed the queue, or close()
+    /// was called: the writer wakes up. Not called while unset. Runs while the hub walks the
+    /// shard's subscriber list: it must not attach or detach a subscriber (post instead).
     void on_wake(std::function<void()> fn) { on_wake_ = std::move(fn); }
 
   private:
