@@ -39,6 +39,9 @@ write_outcome run_write(const write_fn& fn, write_txn& tx) {
     } catch (const std::exception& e) {
         spdlog::error("write failed with an exception: {}", e.what());
         return {core::internal_error("the write failed unexpectedly; it was not applied"), false};
+    } catch (...) {
+        spdlog::error("write failed with an exception that is not a std::exception");
+        return {core::internal_error("the write failed unexpectedly; it was not applied"), false};
     }
 }
 

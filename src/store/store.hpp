@@ -208,7 +208,8 @@ class store_error : public std::runtime_error {
 ///   concurrently with itself for one RmSystem, and must not block. Whether a write's `done`
 ///   runs before or after the listener sees its group is not promised.
 /// - **Callbacks** (`done`, the listener) run on a thread of the store, never on the caller's
-///   stack inside submit(); they must hand work on (post it) rather than block.
+///   stack inside submit() (except the unavailable answer after close()); they must hand work
+///   on (post it) rather than block.
 class store {
   public:
     virtual ~store() = default;

@@ -47,9 +47,12 @@ core::status sqlite_store::add_api_key(const api_key_row& key) {
     }
     auto conn = reader();
     stmt s(*conn, "INSERT INTO api_keys (id, rmsystem, hash, scopes, created_ms) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5)");
+                  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING");
     s.bind(1, key.id).bind(2, key.rmsystem).bind(3, key.hash).bind(4, key.scopes);
     s.bind(5, core::system_now_ms()).run();
+    if (sqlite3_changes(conn->handle()) == 0) {
+        return core::error{core::error_code::conflict, "api key '" + key.id + "' already exists"};
+    }
     return core::ok_status();
 }
 
@@ -103,12 +106,18 @@ std::optional<user_row> sqlite_store::find_user(std::string_view name) {
 }
 
 core::status sqlite_store::add_session(const session_row& r) {
+    if (!rmsystem_exists(r.rmsystem)) {
+        return core::not_found("rmsystem '" + r.rmsystem + "' does not exist");
+    }
     auto conn = reader();
     stmt s(*conn,
            "INSERT INTO sessions (key, token_hash, rmsystem, user, location, terminal, created_ms, "
-           "last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+           "last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING");
     s.bind(1, r.key).bind(2, r.token_hash).bind(3, r.rmsystem).bind(4, r.user).bind(5, r.location);
     s.bind(6, r.terminal).bind(7, r.created_ms).bind(8, r.last_seen_ms).run();
+    if (sqlite3_changes(conn->handle()) == 0) {
+        return core::error{core::error_code::conflict, "the session already exists"};
+    }
     return core::ok_status();
 }
 

@@ -131,9 +131,6 @@ sqlite_store::lease::~lease() {
 
 namespace {
 
-/// Sorts after every record id (ids are printable ASCII).
-constexpr std::string_view past_every_id = "\x7f";
-
 /// A consistent read over records: one read transaction for the cursor's whole life.
 class sqlite_record_cursor final : public record_cursor {
   public:
@@ -155,9 +152,11 @@ class sqlite_record_cursor final : public record_cursor {
         std::vector<record> out;
         while (out.size() < limit && kind_index_ < kinds_.size()) {
             const core::record_kind kind = kinds_[kind_index_];
+            // Keyset paging over (rve, id); a kind's first page starts after `since` itself.
             std::string sql =
                 "SELECT id, location, rve, deleted, body, lookup FROM records WHERE rmsystem = ?1 "
-                "AND kind = ?2 AND (rve > ?3 OR (rve = ?3 AND id > ?4)) AND rve <= ?6";
+                "AND kind = ?2 AND rve <= ?6 AND ";
+            sql += after_id_ ? "(rve > ?3 OR (rve = ?3 AND id > ?4))" : "rve > ?3";
             if (since_.ms == 0) {
                 sql += " AND deleted = 0";
             }
@@ -166,10 +165,10 @@ class sqlite_record_cursor final : public record_cursor {
             }
             sql += " ORDER BY rve, id LIMIT ?5";
             stmt s(*conn_, sql);
-            s.bind(1, rmsystem_)
-                .bind(2, core::to_string(kind))
-                .bind(3, after_rve_)
-                .bind(4, after_id_);
+            s.bind(1, rmsystem_).bind(2, core::to_string(kind)).bind(3, after_rve_);
+            if (after_id_) {
+                s.bind(4, *after_id_);
+            }
             s.bind(5, static_cast<std::int64_t>(limit - out.size())).bind(6, at_);
             if (!location_.empty()) {
                 s.bind(7, location_);
@@ -183,7 +182,7 @@ class sqlite_record_cursor final : public record_cursor {
                 // this kind is exhausted
                 ++kind_index_;
                 after_rve_ = since_;
-                after_id_ = past_every_id;
+                after_id_.reset();
             }
         }
         return out;
@@ -199,7 +198,7 @@ class sqlite_record_cursor final : public record_cursor {
     core::rve at_;
     std::size_t kind_index_ = 0;
     core::rve after_rve_ = since_;
-    std::string after_id_{past_every_id}; ///< so that records changed at `since` are excluded
+    std::optional<std::string> after_id_; ///< none: the kind's first page
 };
 
 } // namespace
@@ -277,13 +276,15 @@ std::unique_ptr<record_cursor> sqlite_store::open_records(const std::string& rms
 std::size_t sqlite_store::prune_events(core::rve cutoff) {
     std::promise<std::size_t> done;
     auto result = done.get_future();
+    std::size_t deleted = 0;
     job j;
-    j.maintenance = [cutoff, &done](db& conn) {
-        try {
-            done.set_value(prune_all(conn, cutoff));
-        } catch (...) {
-            done.set_exception(std::current_exception());
-            throw;
+    j.maintenance = [cutoff, &deleted](db& conn) { deleted = prune_all(conn, cutoff); };
+    // Answered once the deletion is committed, so a read after prune_events sees it.
+    j.maintenance_done = [&done, &deleted](std::exception_ptr failed) {
+        if (failed) {
+            done.set_exception(failed);
+        } else {
+            done.set_value(deleted);
         }
     };
 
@@ -438,7 +439,7 @@ void sqlite_store::submit(std::string rmsystem, write_fn fn,
     {
         const std::lock_guard lock(queue_mu_);
         if (!closing_) {
-            queue_.push_back(job{std::move(rmsystem), std::move(fn), std::move(done), {}});
+            queue_.push_back(job{std::move(rmsystem), std::move(fn), std::move(done), {}, {}});
             queue_cv_.notify_one();
             return;
         }
@@ -480,7 +481,7 @@ void sqlite_store::close() {
 void sqlite_store::writer_loop() {
     while (true) {
         std::deque<job> batch;
-        std::function<void(db&)> maintenance;
+        std::optional<job> maintenance;
         {
             std::unique_lock lock(queue_mu_);
             queue_cv_.wait(lock, [this] { return closing_ || !queue_.empty(); });
@@ -493,26 +494,33 @@ void sqlite_store::writer_loop() {
                 queue_.pop_front();
             }
             if (batch.empty()) {
-                maintenance = std::move(queue_.front().maintenance);
+                maintenance = std::move(queue_.front());
                 queue_.pop_front();
             }
         }
         if (maintenance) {
-            run_maintenance(maintenance);
+            run_maintenance(*maintenance);
             continue;
         }
         run_batch(batch);
     }
 }
 
-void sqlite_store::run_maintenance(const std::function<void(db&)>& fn) {
+void sqlite_store::run_maintenance(job& j) {
     db& conn = *writer_db_;
     try {
         transaction txn(conn, transaction::mode::immediate);
-        fn(conn);
+        j.maintenance(conn);
         txn.commit();
-    } catch (const store_error& e) {
+    } catch (const std::exception& e) {
         spdlog::error("database maintenance failed: {}", e.what());
+        if (j.maintenance_done) {
+            j.maintenance_done(std::current_exception());
+        }
+        return;
+    }
+    if (j.maintenance_done) {
+        j.maintenance_done(nullptr);
     }
 }
 

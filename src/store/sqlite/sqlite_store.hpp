@@ -75,12 +75,14 @@ class sqlite_store final : public store {
         write_fn fn;
         std::function<void(write_result)> done;
         std::function<void(db&)> maintenance; ///< when set, run alone in its own transaction
+        /// Called after the maintenance transaction committed (null) or failed (what it threw).
+        std::function<void(std::exception_ptr)> maintenance_done;
     };
 
     lease reader();
     void writer_loop();
     void run_batch(std::deque<job>& batch);
-    void run_maintenance(const std::function<void(db&)>& fn);
+    void run_maintenance(job& j);
 
     std::string path_;
     store_options options_;
