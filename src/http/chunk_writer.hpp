@@ -23,8 +23,7 @@ class chunk_head {
     boost::asio::const_buffer format(std::size_t size) {
         auto* end = std::to_chars(text_.data(), text_.data() + 16, size, 16).ptr;
         std::memcpy(end, crlf.data(), crlf.size());
-        return boost::asio::buffer(text_.data(),
-                                   static_cast<std::size_t>(end - text_.data()) + 2);
+        return boost::asio::buffer(text_.data(), static_cast<std::size_t>(end - text_.data()) + 2);
     }
 
   private:
