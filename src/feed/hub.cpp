@@ -114,7 +114,19 @@ void hub::attach(subscriber& s) {
 int hub::barcode_watchers(const std::string& session_key) {
     const std::lock_guard lock(watchers_mu_);
     const auto it = barcode_watchers_.find(session_key);
-    return it == barcode_watchers_.end() ? 0 : it->second;
+    const auto remote = remote_watchers_.find(session_key);
+    return (it == barcode_watchers_.end() ? 0 : it->second) +
+           (remote == remote_watchers_.end() ? 0 : remote->second);
+}
+
+std::unordered_map<std::string, int> hub::local_barcode_watchers() {
+    const std::lock_guard lock(watchers_mu_);
+    return barcode_watchers_;
+}
+
+void hub::set_remote_watchers(std::unordered_map<std::string, int> remote) {
+    const std::lock_guard lock(watchers_mu_);
+    remote_watchers_ = std::move(remote);
 }
 
 void hub::close_credential(const std::string& credential, const std::string& reason) {

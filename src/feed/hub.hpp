@@ -43,8 +43,15 @@ class hub {
     /// Closes every stream opened with `credential` (logout, revoked key). Thread-safe.
     void close_credential(const std::string& credential, const std::string& reason);
 
-    /// Subscribers of session `session_key` that want `barcode` now (SPEC 4 Owner).
+    /// Subscribers of session `session_key` that want `barcode` now (SPEC 4 Owner): this
+    /// process's own, plus those other nodes last reported (set_remote_watchers).
     int barcode_watchers(const std::string& session_key);
+
+    /// This process's subscribers that want `barcode`, per session key (for other nodes).
+    std::unordered_map<std::string, int> local_barcode_watchers();
+
+    /// The same counts of every other node (store::exchange_presence), replacing the last.
+    void set_remote_watchers(std::unordered_map<std::string, int> remote);
 
     /// Counts an open stream against `credential`'s limit; false when `limit` are open.
     bool try_open_stream(const std::string& credential, int limit);
@@ -73,6 +80,7 @@ class hub {
     std::unordered_map<std::string, int> streams_;
     std::mutex watchers_mu_;
     std::unordered_map<std::string, int> barcode_watchers_;
+    std::unordered_map<std::string, int> remote_watchers_; ///< other nodes' (under watchers_mu_)
 };
 
 } // namespace posfeed::feed

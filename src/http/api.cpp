@@ -136,7 +136,7 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
             auto res =
                 json_response(req, beast_http::status::ok,
                               ctx.stats.render(ctx.connections.load(), ctx.hub.subscriber_count(),
-                                               ctx.hub.queued_bytes()));
+                                               ctx.hub.queued_bytes(), ctx.db.stats()));
             res.set(beast_http::field::content_type, "text/plain; version=0.0.4");
             co_return res;
         }

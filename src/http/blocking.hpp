@@ -70,4 +70,18 @@ auto async_write(store::store& db, std::string rmsystem, store::write_fn fn, Tok
         token, std::move(rmsystem), std::move(fn));
 }
 
+/// store::follow as an asynchronous operation: completes, on the caller's executor (always
+/// through a post, never inside the call), once the store follows `rmsystem` or could not.
+template <class Token> auto async_follow(store::store& db, std::string rmsystem, Token&& token) {
+    return boost::asio::async_initiate<Token, void(core::status)>(
+        [&db](auto handler, std::string rm) {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            db.follow(rm, [h](core::status s) {
+                auto ex = boost::asio::get_associated_executor(*h);
+                boost::asio::post(ex, [h, s = std::move(s)]() mutable { (*h)(std::move(s)); });
+            });
+        },
+        token, std::move(rmsystem));
+}
+
 } // namespace posfeed::http

@@ -48,6 +48,18 @@ asio::awaitable<core::result<stream_request, http_error>> validate(context& ctx,
     co_return std::move(*parsed);
 }
 
+/// Answers a stream request that cannot start with its JSON error (SPEC 3) and closes.
+asio::awaitable<void> refuse(context& ctx, beast::tcp_stream& stream, const request& req,
+                             const std::string& logged_target, const http_error& err,
+                             int retry_after_s) {
+    auto res = error_response(req, err, retry_after_s, "GET");
+    apply_cors(ctx.cfg, req, res);
+    res.keep_alive(false);
+    spdlog::info("GET {} {}", logged_target, res.result_int());
+    ctx.stats.request(static_cast<int>(res.result_int()));
+    co_await beast_http::async_write(stream, res, use_tuple);
+}
+
 } // namespace
 
 bool is_eventsource_path(std::string_view path) {
@@ -67,17 +79,21 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
                 " open streams (limits.streams_per_credential); close one or retry later"};
     }
     if (!sr.ok()) {
-        auto res = error_response(req, sr.err(), 5, "GET");
-        apply_cors(ctx.cfg, req, res);
-        res.keep_alive(false);
-        spdlog::info("GET {} {}", logged_target, res.result_int());
-        ctx.stats.request(static_cast<int>(res.result_int()));
-        co_await beast_http::async_write(stream, res, use_tuple);
+        co_await refuse(ctx, stream, req, logged_target, sr.err(), 5);
         co_return;
     }
-    // Owns the stream slot from here on (released when it is destroyed).
+    // Owns the stream slot from here on (released when it is destroyed). Attached to the hub
+    // first, then the store follows the RmSystem, then the replay reads: whatever commits after
+    // the reads reaches the stream's queue, on this node or any other.
     auto live = std::make_shared<live_stream>(ctx, co_await asio::this_coro::executor, shard, *sr,
                                               logged_target);
+    if (const auto followed = co_await async_follow(ctx.db, sr->cred.rmsystem, asio::use_awaitable);
+        !followed.ok()) {
+        spdlog::warn("GET {}: {}", logged_target, followed.err().message);
+        co_await refuse(ctx, stream, req, logged_target, followed.err(), 1);
+        co_return;
+    }
+    live->followed();
 
     beast_http::response<beast_http::empty_body> res{beast_http::status::ok, req.version()};
     res.set(beast_http::field::server, "posfeed");

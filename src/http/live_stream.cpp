@@ -54,6 +54,9 @@ live_stream::live_stream(context& ctx, asio::any_io_executor ex, std::size_t sha
 live_stream::~live_stream() {
     ctx_.hub.detach(sub_);
     ctx_.hub.close_stream(sub_.credential());
+    if (following_) {
+        ctx_.db.unfollow(sub_.rmsystem());
+    }
 }
 
 void live_stream::start(asio::ip::tcp::socket socket, connection_slot slot, core::rve ready_rve,

@@ -45,6 +45,10 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
 
     feed::subscriber& sub() { return sub_; }
 
+    /// The store follows the stream's RmSystem for it (store::follow succeeded): the stream
+    /// unfollows when it ends.
+    void followed() { following_ = true; }
+
     /// Takes over the connection after `ready` (written at `last_write`) and delivers from the
     /// queue on: groups newer than `ready_rve` only. Takes the connection's slot (its counts
     /// end with the stream).
@@ -73,6 +77,7 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     std::string logged_target_;
     core::type_mask want_;
     bool conflate_;
+    bool following_ = false;
     std::optional<connection_slot> slot_; ///< the connection's counts, from start() on
     state state_ = state::replaying;
     bool wake_posted_ = false;

@@ -14,7 +14,8 @@ void metrics::commit_latency(double seconds) {
     commit_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-std::string metrics::render(int connections, std::size_t streams, std::int64_t queued_bytes) const {
+std::string metrics::render(int connections, std::size_t streams, std::int64_t queued_bytes,
+                            const store::store_stats& store) const {
     std::string out;
     const auto line = [&out](const std::string& text) {
         out += text;
@@ -94,6 +95,26 @@ std::string metrics::render(int connections, std::size_t streams, std::int64_t q
     std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(commit_micros_.load()) / 1e6);
     line(std::string("posfeed_commit_latency_seconds_sum ") + sum);
     line("posfeed_commit_latency_seconds_count " + std::to_string(commit_count_.load()));
+    const auto counter = [&line](std::string_view name, std::string_view help, std::uint64_t v,
+                                 std::string_view type = "counter") {
+        line("# HELP " + std::string(name) + " " + std::string(help));
+        line("# TYPE " + std::string(name) + " " + std::string(type));
+        line(std::string(name) + " " + std::to_string(v));
+    };
+    counter("posfeed_store_followed_rmsystems",
+            "RmSystems this node follows for its subscribers (PostgreSQL; 0 on SQLite).",
+            store.followed, "gauge");
+    counter("posfeed_store_notifications_total",
+            "Commit announcements (NOTIFY) received from PostgreSQL.", store.notifications);
+    counter("posfeed_store_poll_catches_total",
+            "Safety polls that found commits no announcement had told of (lost NOTIFYs).",
+            store.polls_found);
+    counter("posfeed_store_listen_reconnects_total",
+            "Times the LISTEN connection to PostgreSQL was made again.", store.reconnects);
+    counter("posfeed_store_stale_groups_total",
+            "Groups that arrived at or below an RmSystem's last delivered RVE: counted, logged, "
+            "never sent.",
+            store.stale_groups);
     return out;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "store/store.hpp"
+
 #include "core/event_type.hpp"
 
 #include <array>
@@ -41,8 +43,10 @@ class metrics {
     /// One acknowledged write's latency from submit to durable commit.
     void commit_latency(double seconds);
 
-    /// The Prometheus text exposition; the gauges are passed in by the caller.
-    std::string render(int connections, std::size_t streams, std::int64_t queued_bytes) const;
+    /// The Prometheus text exposition; the gauges and the store's counts are passed in by the
+    /// caller.
+    std::string render(int connections, std::size_t streams, std::int64_t queued_bytes,
+                       const store::store_stats& store) const;
 
   private:
     struct alignas(64) shard_counters {

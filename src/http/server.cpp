@@ -13,7 +13,10 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <iostream>
+#include <limits>
+#include <random>
 
 namespace posfeed::http {
 namespace {
@@ -50,10 +53,20 @@ const std::string& server_full_response() {
     return text;
 }
 
+/// 64 random bits in hex: names this process among the nodes of one database.
+std::string random_node_id() {
+    std::random_device rd;
+    std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(gen()));
+    return text;
+}
+
 } // namespace
 
 server::server(const core::config& cfg, store::store& db)
-    : cfg_(cfg), db_(db), pool_(std::max<std::size_t>(4, 2 * worker_count(cfg))) {
+    : cfg_(cfg), db_(db), pool_(std::max<std::size_t>(4, 2 * worker_count(cfg))),
+      node_id_(random_node_id()) {
     for (std::size_t i = 0; i < worker_count(cfg); ++i) {
         workers_.push_back(std::make_unique<asio::io_context>(1));
     }
@@ -164,22 +177,23 @@ asio::awaitable<void> server::prune_history() {
 
 asio::awaitable<void> server::watch_revocations() {
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    std::int64_t since = core::system_now_ms();
+    // Windows are measured on the database's clock (it stamps revocations, and every node
+    // shares it), never this node's own: each starts a second before the previous read, so a
+    // revocation committed while we read is not missed; closing a stream twice is harmless.
+    std::optional<std::int64_t> since;
     std::uint64_t rounds = 0;
     while (!ctx_->shutting_down) {
-        timer.expires_after(std::chrono::seconds(1));
-        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (ec || ctx_->shutting_down) {
-            co_return;
+        if (since) {
+            timer.expires_after(std::chrono::seconds(1));
+            auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec || ctx_->shutting_down) {
+                co_return;
+            }
         }
-        // Overlap the windows by a second so that a revocation committed while we read is
-        // not missed; closing a stream twice is harmless.
-        const std::int64_t now = core::system_now_ms();
-        auto read = [this, since] { return db_.revoked_since(since); };
         try {
-            if (++rounds % 10 == 0) {
+            if (since && ++rounds % 10 == 0) {
                 // An open stream is activity: its session does not expire under it.
-                auto touch = [this, now, ids = hub_->stream_credentials()] {
+                auto touch = [this, now = core::system_now_ms(), ids = hub_->stream_credentials()] {
                     for (const auto& id : ids) {
                         db_.touch_session(id, now);
                     }
@@ -187,12 +201,38 @@ asio::awaitable<void> server::watch_revocations() {
                 };
                 co_await pool_.run(std::move(touch));
             }
-            for (const auto& id : co_await pool_.run(std::move(read))) {
+            auto read = [this, from = since.value_or(std::numeric_limits<std::int64_t>::max())] {
+                return db_.revoked_since(from);
+            };
+            const auto found = co_await pool_.run(std::move(read));
+            for (const auto& id : found.ids) {
                 hub_->close_credential(id, "the credential was revoked or its session ended");
             }
-            since = now - 1000;
+            since = found.now_ms - 1000;
         } catch (const std::exception& e) {
             spdlog::error("checking for revoked credentials failed: {}", e.what());
+            if (!since) {
+                since = core::system_now_ms() - 1000;
+            }
+        }
+    }
+}
+
+asio::awaitable<void> server::share_presence() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!ctx_->shutting_down) {
+        try {
+            auto exchange = [this, local = hub_->local_barcode_watchers()] {
+                return db_.exchange_presence(node_id_, local);
+            };
+            hub_->set_remote_watchers(co_await pool_.run(std::move(exchange)));
+        } catch (const std::exception& e) {
+            spdlog::warn("sharing stream presence with other nodes failed: {}", e.what());
+        }
+        timer.expires_after(std::chrono::seconds(1));
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            co_return;
         }
     }
 }
@@ -221,6 +261,7 @@ int server::run() {
     asio::post(*workers_.front(), [this] { accept_next(); });
     asio::co_spawn(workers_.front()->get_executor(), prune_history(), asio::detached);
     asio::co_spawn(workers_.front()->get_executor(), watch_revocations(), asio::detached);
+    asio::co_spawn(workers_.front()->get_executor(), share_presence(), asio::detached);
 
     asio::io_context main_io;
     asio::signal_set signals(main_io, SIGINT, SIGTERM);

@@ -42,6 +42,10 @@ class server {
     /// Closes the streams of credentials revoked or ended (by this process or another, e.g.
     /// `posfeed apikey revoke`), polling the store every second.
     boost::asio::awaitable<void> watch_revocations();
+    /// Every second, tells the other nodes of the database how many of this node's streams
+    /// want each session's barcodes, and learns theirs (store::exchange_presence), so that a
+    /// scan's Owner counts the session's subscribers on every node.
+    boost::asio::awaitable<void> share_presence();
 
     const core::config& cfg_;
     store::store& db_;
@@ -53,6 +57,7 @@ class server {
     std::unique_ptr<context> ctx_;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
     std::size_t next_worker_ = 0;
+    std::string node_id_; ///< random per process: this node among the database's nodes
     std::chrono::steady_clock::time_point last_accept_warning_{}; ///< accept-failure log throttle
 };
 

@@ -18,52 +18,20 @@ namespace {
 
 namespace asio = boost::asio;
 
-/// Slows down repeated failed logins per user name: after `free` failures in a row, each
-/// attempt waits 250 ms doubling up to 8 s before its password is checked. A success resets
-/// the count; so does 15 minutes without a failure.
-class login_throttle {
-  public:
-    std::chrono::milliseconds delay_for(const std::string& user, int free) {
-        const std::lock_guard lock(mu_);
-        const auto it = failures_.find(user);
-        if (it == failures_.end() ||
-            std::chrono::steady_clock::now() - it->second.last > std::chrono::minutes(15)) {
-            return std::chrono::milliseconds(0);
-        }
-        const int over = it->second.count - free;
-        if (over < 0) {
-            return std::chrono::milliseconds(0);
-        }
-        return std::chrono::milliseconds(std::min<std::int64_t>(8000, 250LL << std::min(over, 5)));
+/// How long a login of a user name with `f` failures waits before its password is checked:
+/// after `free` failures in a row, 250 ms doubling up to 8 s. A success resets the count (the
+/// store forgets it); so does 15 minutes without a failure. The failures live in the store, so
+/// the throttle holds across restarts and across every node of a database: a guesser cannot
+/// multiply attempts by the number of nodes.
+std::chrono::milliseconds login_delay(const store::login_failures& f, int free) {
+    if (f.count == 0 || f.now_ms - f.last_ms > 15 * 60 * 1000) {
+        return std::chrono::milliseconds(0);
     }
-
-    void failed(const std::string& user) {
-        const std::lock_guard lock(mu_);
-        if (failures_.size() > 100000) {
-            failures_.clear(); // bounded memory under a spray of made-up names
-        }
-        auto& f = failures_[user];
-        ++f.count;
-        f.last = std::chrono::steady_clock::now();
+    const int over = f.count - free;
+    if (over < 0) {
+        return std::chrono::milliseconds(0);
     }
-
-    void succeeded(const std::string& user) {
-        const std::lock_guard lock(mu_);
-        failures_.erase(user);
-    }
-
-  private:
-    struct entry {
-        int count = 0;
-        std::chrono::steady_clock::time_point last;
-    };
-    std::mutex mu_;
-    std::unordered_map<std::string, entry> failures_;
-};
-
-login_throttle& throttle() {
-    static login_throttle t;
-    return t;
+    return std::chrono::milliseconds(std::min<std::int64_t>(8000, 250LL << std::min(over, 5)));
 }
 
 /// The session cookie. A browser-session cookie (no Max-Age) on login, since the server
@@ -116,21 +84,27 @@ asio::awaitable<response> serve_login(context& ctx, const request& req, const ta
     if (!in.ok()) {
         co_return error_response(req, in.err());
     }
-    const auto delay = throttle().delay_for(in->user, ctx.cfg.sessions.login_free_failures);
+    auto failures = [&ctx, user = in->user] { return ctx.db.get_login_failures(user); };
+    const auto delay = login_delay(co_await ctx.pool.run(std::move(failures)),
+                                   ctx.cfg.sessions.login_free_failures);
     if (delay.count() > 0) {
         asio::steady_timer timer(co_await asio::this_coro::executor, delay);
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     auto check = [&ctx, user = in->user, password = in->password] {
-        return auth::check_password(ctx.db, user, password);
+        auto checked = auth::check_password(ctx.db, user, password);
+        if (checked.ok()) {
+            ctx.db.clear_login_failures(user);
+        } else {
+            ctx.db.record_login_failure(user);
+        }
+        return checked;
     };
     auto user = co_await ctx.pool.run(std::move(check));
     if (!user.ok()) {
-        throttle().failed(in->user);
         spdlog::info("login failed for a user name (not logged)");
         co_return error_response(req, user.err());
     }
-    throttle().succeeded(in->user);
     auto session = auth::make_session(user->rmsystem, user->name, in->location, in->terminal,
                                       core::system_now_ms());
     auto add = [&ctx, row = session.row] { return ctx.db.add_session(row); };

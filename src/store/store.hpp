@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace posfeed::store {
@@ -124,6 +125,30 @@ struct session_row {
     bool ended = false;
 };
 
+/// Credentials revoked or ended in a time window (revoked_since).
+struct revocations {
+    std::vector<std::string> ids; ///< API key ids and session keys
+    std::int64_t now_ms = 0; ///< the database's clock when it was read: the next window's start
+};
+
+/// Failed logins of one user name since its last success (the login throttle, shared by every
+/// node of a database).
+struct login_failures {
+    int count = 0;
+    std::int64_t last_ms = 0; ///< when the last one was recorded (the database's clock)
+    std::int64_t now_ms = 0;  ///< the database's clock when it was read
+};
+
+/// Counts of the store's own machinery, for /metrics (zero where an implementation has none).
+struct store_stats {
+    std::uint64_t notifications = 0; ///< commit announcements received from the database
+    std::uint64_t polls_found = 0;   ///< safety polls that found commits no announcement had told
+    std::uint64_t reconnects = 0;    ///< times the announcement connection was made again
+    std::uint64_t stale_groups =
+        0;                      ///< groups at or below an RmSystem's last delivered RVE: dropped
+    std::uint64_t followed = 0; ///< RmSystems this process follows now
+};
+
 /// What a subscriber wants replayed.
 struct event_query {
     std::string rmsystem;
@@ -203,10 +228,12 @@ class store_error : public std::runtime_error {
 ///   RVE, strictly increasing in commit order, whichever node or thread submitted it: a reader
 ///   that has seen RVE X never later finds a committed event of that RmSystem at or below X
 ///   that it did not see. A write that changes nothing uses no RVE.
-/// - **The commit listener** sees every committed group of an RmSystem exactly once, in RVE
-///   order, and only after it is durable. It may run on any thread of the store, never
-///   concurrently with itself for one RmSystem, and must not block. Whether a write's `done`
-///   runs before or after the listener sees its group is not promised.
+/// - **The commit listener** sees every committed group of an RmSystem this process follows
+///   (follow()) exactly once, in RVE order, and only after it is durable; whichever node
+///   committed it. It may see groups of RmSystems nobody follows (SQLite shows it every one). It
+///   may run on any thread of the store, never concurrently with itself for one RmSystem, and must
+///   not block. Whether a write's `done` runs before or after the listener sees its group is not
+///   promised.
 /// - **Callbacks** (`done`, the listener) run on a thread of the store, never on the caller's
 ///   stack inside submit() (except the unavailable answer after close()); they must hand work
 ///   on (post it) rather than block.
@@ -237,8 +264,38 @@ class store {
     virtual bool end_session(std::string_view key) = 0;
 
     /// Credential ids (API key ids and session keys) revoked or ended at or after `since_ms`,
-    /// so that a server can close the streams they opened, whichever process revoked them.
-    virtual std::vector<std::string> revoked_since(std::int64_t since_ms) = 0;
+    /// so that a server can close the streams they opened, whichever process or node revoked
+    /// them. Times are the database's clock (revoked_ms, ended_ms are set by it), so a window
+    /// starts from the `now_ms` of the previous answer, never from a node's own clock.
+    virtual revocations revoked_since(std::int64_t since_ms) = 0;
+
+    /// The login throttle's state for `user` (every node sees the same).
+    virtual login_failures get_login_failures(std::string_view user) = 0;
+    /// Counts a failed login of `user` (at the database's clock).
+    virtual void record_login_failure(std::string_view user) = 0;
+    /// Forgets the failures of `user` (a successful login).
+    virtual void clear_login_failures(std::string_view user) = 0;
+
+    /// Publishes this node's streams that want barcodes, per session key (`local`), under
+    /// `node` (a random id per process), and returns the same counts summed over every other
+    /// node that published within the last 10 s: a scan's Owner counts the subscribers of its
+    /// session on every node (SPEC 4). A store with one process per database returns none.
+    virtual std::unordered_map<std::string, int>
+    exchange_presence(const std::string& node,
+                      const std::unordered_map<std::string, int>& local) = 0;
+
+    /// Declares that this process has subscribers of `rmsystem`. When `ready` is called with
+    /// success (at once on the caller's thread, or later on a store thread), the commit
+    /// listener sees every group of `rmsystem` committed after that point, whichever node
+    /// committed it; a reader that starts after `ready` so misses nothing between its read and
+    /// the listener. Each successful follow is matched by one unfollow; following is counted
+    /// per RmSystem. `ready` with an error (unavailable: the database cannot be read) means the
+    /// follow did not happen. Non-blocking.
+    virtual void follow(const std::string& rmsystem, std::function<void(core::status)> ready) = 0;
+    virtual void unfollow(const std::string& rmsystem) = 0;
+
+    /// The store's own counts for /metrics. Non-blocking (may be called on an I/O thread).
+    virtual store_stats stats() = 0;
 
     /// The first live record of `kind` with lookup key `lookup` (e.g. a product by barcode).
     virtual std::optional<record> find_record(const std::string& rmsystem, core::record_kind kind,
@@ -261,8 +318,9 @@ class store {
     /// Deletes events with an RVE before `cutoff` in every RmSystem and moves each RmSystem's
     /// history horizon (`event_page::history_from`) up to the newest RVE deleted, atomically
     /// for each RmSystem: a reader sees either the events or the horizon above them, never a
-    /// gap below the horizon. Returns the number of events deleted. Blocking; safe to call
-    /// while writes go on (and from several nodes at once).
+    /// gap below the horizon. Returns the number of events deleted. Also forgets login
+    /// failures older than 15 minutes. Blocking; safe to call while writes go on (and from
+    /// several nodes at once: one of them prunes, the others return 0).
     virtual std::size_t prune_events(core::rve cutoff) = 0;
 
     /// Events after `q.after`, complete groups only, with the RmSystem's newest RVE and

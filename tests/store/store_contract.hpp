@@ -19,6 +19,7 @@
 #include <functional>
 #include <future>
 #include <latch>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -244,16 +245,6 @@ inline std::vector<record> by_kind_and_id(std::vector<record> records) {
         return std::pair(a.kind, a.id) < std::pair(b.kind, b.id);
     });
     return records;
-}
-
-/// Busy-waits until the process clock has moved past `ms` and returns its new value.
-inline std::int64_t system_ms_after(std::int64_t ms) {
-    std::int64_t now = core::system_now_ms();
-    while (now <= ms) {
-        std::this_thread::yield();
-        now = core::system_now_ms();
-    }
-    return now;
 }
 
 /// A store of the implementation under test, on a fresh database with one RmSystem `rm1`,

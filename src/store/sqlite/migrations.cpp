@@ -9,7 +9,7 @@ namespace posfeed::store::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, later changes are new entries.
-constexpr std::array<const char*, 3> migrations = {
+constexpr std::array<const char*, 4> migrations = {
     // 1: RmSystems with their RVE clock and history horizon, API keys, per-RmSystem counters,
     // records (current state, tombstones kept) and the event log.
     R"sql(
@@ -83,6 +83,15 @@ ALTER TABLE api_keys ADD COLUMN revoked_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN ended_ms INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX api_keys_by_revoked ON api_keys (revoked_ms) WHERE revoked_ms != 0;
 CREATE INDEX sessions_by_ended ON sessions (ended_ms) WHERE ended_ms != 0;
+)sql",
+    // 4: failed logins per user name, kept in the database so that the throttle holds for
+    // every process (and, on PostgreSQL, every node) and across restarts.
+    R"sql(
+CREATE TABLE login_failures (
+    name    TEXT PRIMARY KEY,
+    count   INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 

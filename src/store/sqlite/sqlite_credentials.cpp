@@ -148,16 +148,58 @@ bool sqlite_store::end_session(std::string_view key) {
     return sqlite3_changes(conn->handle()) > 0;
 }
 
-std::vector<std::string> sqlite_store::revoked_since(std::int64_t since_ms) {
+revocations sqlite_store::revoked_since(std::int64_t since_ms) {
+    revocations out;
+    out.now_ms = core::system_now_ms(); // before the read: nothing after it is missed next time
     auto conn = reader();
     stmt s(*conn, "SELECT id FROM api_keys WHERE revoked_ms >= ?1 AND revoked_ms != 0 "
                   "UNION ALL SELECT key FROM sessions WHERE ended_ms >= ?1 AND ended_ms != 0");
     s.bind(1, since_ms);
-    std::vector<std::string> out;
     while (s.step()) {
-        out.push_back(s.text(0));
+        out.ids.push_back(s.text(0));
     }
     return out;
+}
+
+login_failures sqlite_store::get_login_failures(std::string_view user) {
+    login_failures out;
+    out.now_ms = core::system_now_ms();
+    auto conn = reader();
+    stmt s(*conn, "SELECT count, last_ms FROM login_failures WHERE name = ?1");
+    s.bind(1, user);
+    if (s.step()) {
+        out.count = static_cast<int>(s.int64(0));
+        out.last_ms = s.int64(1);
+    }
+    return out;
+}
+
+void sqlite_store::record_login_failure(std::string_view user) {
+    auto conn = reader();
+    stmt s(*conn, "INSERT INTO login_failures (name, count, last_ms) VALUES (?1, 1, ?2) "
+                  "ON CONFLICT (name) DO UPDATE SET count = count + 1, last_ms = excluded.last_ms");
+    s.bind(1, user).bind(2, core::system_now_ms()).run();
+}
+
+void sqlite_store::clear_login_failures(std::string_view user) {
+    auto conn = reader();
+    stmt s(*conn, "DELETE FROM login_failures WHERE name = ?1");
+    s.bind(1, user).run();
+}
+
+std::unordered_map<std::string, int>
+sqlite_store::exchange_presence(const std::string&, const std::unordered_map<std::string, int>&) {
+    return {};
+}
+
+void sqlite_store::follow(const std::string&, std::function<void(core::status)> ready) {
+    ready(core::ok_status());
+}
+
+void sqlite_store::unfollow(const std::string&) {}
+
+store_stats sqlite_store::stats() {
+    return {};
 }
 
 } // namespace posfeed::store::sqlite

@@ -224,6 +224,9 @@ std::size_t prune_all(db& conn, core::rve cutoff) {
         del.bind(1, rm).bind(2, cutoff).run();
         deleted += static_cast<std::size_t>(sqlite3_changes(conn.handle()));
     }
+    // Failed logins older than the throttle's memory (15 minutes) are forgotten.
+    stmt old_failures(conn, "DELETE FROM login_failures WHERE last_ms < ?1");
+    old_failures.bind(1, core::system_now_ms() - 15 * 60 * 1000).run();
     return deleted;
 }
 

@@ -38,7 +38,19 @@ class sqlite_store final : public store {
     std::optional<session_row> find_session_by_token(std::string_view token_hash) override;
     void touch_session(std::string_view key, std::int64_t now_ms) override;
     bool end_session(std::string_view key) override;
-    std::vector<std::string> revoked_since(std::int64_t since_ms) override;
+    revocations revoked_since(std::int64_t since_ms) override;
+    login_failures get_login_failures(std::string_view user) override;
+    void record_login_failure(std::string_view user) override;
+    void clear_login_failures(std::string_view user) override;
+    /// One process per SQLite database: the hub's own counts are the whole truth; none here.
+    std::unordered_map<std::string, int>
+    exchange_presence(const std::string& node,
+                      const std::unordered_map<std::string, int>& local) override;
+    /// Every commit of the database goes through this process: the listener sees every group,
+    /// so `ready` runs at once.
+    void follow(const std::string& rmsystem, std::function<void(core::status)> ready) override;
+    void unfollow(const std::string& rmsystem) override;
+    store_stats stats() override;
     std::vector<record> list_records(const record_query& q) override;
     std::unique_ptr<record_cursor> open_records(const std::string& rmsystem,
                                                 std::vector<core::record_kind> kinds,
