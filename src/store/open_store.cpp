@@ -1,5 +1,6 @@
 #include "store/open_store.hpp"
 
+#include "store/postgres/pg_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace posfeed::store {
@@ -11,7 +12,7 @@ std::unique_ptr<store> open_store(const std::string& url, store_options options)
                                                       std::move(options));
     }
     if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-        throw store_error("the PostgreSQL store is not built yet; use sqlite:PATH");
+        return std::make_unique<postgres::pg_store>(url, std::move(options));
     }
     throw store_error("database URL '" + url +
                       "' is not understood; use sqlite:PATH or postgresql://...");

@@ -58,6 +58,13 @@ struct store_factory {
     /// Opens the database that `create` made for `scratch` again, as a restarted process or
     /// another node would. Empty when the implementation cannot: tests that need it skip.
     std::function<std::unique_ptr<store>(const fs::path& scratch, store_options)> reopen;
+    /// Whether several stores may share one database at once (nodes): the tests of several
+    /// nodes open a second store with `reopen` while the first is open.
+    bool shared = false;
+    /// Why the implementation cannot run here ("" when it can): its tests skip, saying so.
+    std::function<std::string()> unavailable;
+    /// Removes what `create` made outside `scratch` (e.g. a database on a server).
+    std::function<void(const fs::path& scratch)> destroy;
 };
 
 inline void PrintTo(const store_factory& f, std::ostream* os) {
@@ -252,19 +259,55 @@ inline std::vector<record> by_kind_and_id(std::vector<record> records) {
 class StoreContract : public ::testing::TestWithParam<store_factory> {
   protected:
     void SetUp() override {
+        if (GetParam().unavailable) {
+            if (const auto why = GetParam().unavailable(); !why.empty()) {
+                GTEST_SKIP() << why;
+            }
+        }
         std::random_device rd;
         dir_ = fs::temp_directory_path() /
                ("posfeed_conformance_" + std::to_string(rd()) + "_" + std::to_string(rd()));
         ASSERT_TRUE(fs::create_directories(dir_));
         db_ = GetParam().create(dir_, options());
         db_->set_commit_listener(log_.listener());
-        ASSERT_TRUE(db_->create_rmsystem("rm1").ok());
+        ASSERT_TRUE(create_followed("rm1").ok());
     }
 
     void TearDown() override {
+        other_.reset();
         db_.reset();
+        if (!dir_.empty() && GetParam().destroy) {
+            GetParam().destroy(dir_);
+        }
         std::error_code ec;
         fs::remove_all(dir_, ec);
+    }
+
+    /// Creates an RmSystem and makes the store follow it (store::follow), so the commit
+    /// listener sees its groups on every implementation.
+    core::status create_followed(const std::string& id, store* s = nullptr) {
+        store& target = s != nullptr ? *s : *db_;
+        auto created = target.create_rmsystem(id);
+        if (created.ok()) {
+            follow(id, target);
+        }
+        return created;
+    }
+
+    /// store::follow, waiting for it to be ready (and expecting it to succeed).
+    void follow(const std::string& id, store& s) {
+        std::promise<core::status> ready;
+        s.follow(id, [&ready](core::status st) { ready.set_value(std::move(st)); });
+        const auto st = ready.get_future().get();
+        EXPECT_TRUE(st.ok()) << "follow " << id << ": " << st.err().message;
+    }
+
+    /// A second store on the same database, as another node (factories with `shared`), with
+    /// its own commit log.
+    store& open_other() {
+        other_ = GetParam().reopen(dir_, options());
+        other_->set_commit_listener(other_log_.listener());
+        return *other_;
     }
 
     store_options options() {
@@ -280,6 +323,7 @@ class StoreContract : public ::testing::TestWithParam<store_factory> {
         db_.reset();
         db_ = GetParam().reopen(dir_, options());
         db_->set_commit_listener(log_.listener());
+        follow("rm1", *db_);
     }
 
     /// store::submit, checking that `done` is called once and never on the caller's stack.
@@ -350,6 +394,8 @@ class StoreContract : public ::testing::TestWithParam<store_factory> {
     std::atomic<std::int64_t> now_{t0};
     commit_log log_; // outlives db_, whose threads call it
     std::unique_ptr<store> db_;
+    commit_log other_log_;
+    std::unique_ptr<store> other_; ///< a second node (open_other)
 };
 
 } // namespace posfeed::store::contract

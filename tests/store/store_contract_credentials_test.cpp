@@ -41,7 +41,7 @@ TEST_P(StoreContract, ApiKeyOfUnknownRmsystemIsRejected) {
 }
 
 TEST_P(StoreContract, UserNamesAreUniqueAcrossRmsystems) {
-    ASSERT_TRUE(db_->create_rmsystem("rm2").ok());
+    ASSERT_TRUE(create_followed("rm2").ok());
     struct row {
         user_row user;
         std::optional<core::error_code> error;
@@ -180,8 +180,8 @@ TEST_P(StoreContract, RevokedSinceListsCredentialsRevokedOrEndedAtOrAfterATime) 
 // ---- Tenancy --------------------------------------------------------------------------------
 
 TEST_P(StoreContract, NoReadOfOneRmsystemReturnsAnothersRows) {
-    ASSERT_TRUE(db_->create_rmsystem("rm2").ok());
-    ASSERT_TRUE(db_->create_rmsystem("rm3").ok()); // stays empty
+    ASSERT_TRUE(create_followed("rm2").ok());
+    ASSERT_TRUE(create_followed("rm3").ok()); // stays empty
     // The same ids, lookup key, location and session in both, with bodies naming the owner.
     const auto owned = [](const std::string& owner) {
         return [owner](write_txn& tx) -> core::result<std::string> {

@@ -183,7 +183,7 @@ TEST_P(StoreContract, PageReportsTheNewestRve) {
 // ---- Pruning the history --------------------------------------------------------------------
 
 TEST_P(StoreContract, PruningDeletesOlderEventsAndRaisesTheHistoryHorizon) {
-    ASSERT_TRUE(db_->create_rmsystem("rm2").ok());
+    ASSERT_TRUE(create_followed("rm2").ok());
     // rm1: groups of sizes 2, 1, 3, 1, 2 a second apart, each with a record; rm2: one group
     // between rm1's third and fourth.
     const std::vector<std::size_t> sizes = {2, 1, 3, 1, 2};
@@ -331,7 +331,7 @@ TEST_P(StoreContract, RecordCursorSeesOnlyWhatWasCommittedWhenItOpened) {
         const row& r = rows[i];
         SCOPED_TRACE(r.name);
         const std::string rm = "cursor" + std::to_string(i);
-        ASSERT_TRUE(db_->create_rmsystem(rm).ok());
+        ASSERT_TRUE(create_followed(rm).ok());
         std::vector<core::rve> rves;
         for (int id = 1; id <= 5; ++id) {
             const auto w = write(put_records({make_record(record_kind::product, std::to_string(id),

@@ -83,7 +83,7 @@ TEST_P(StoreContract, RvesStrictlyIncreasePerRmsystemUnderConcurrentSubmits) {
     for (const auto& r : rows) {
         SCOPED_TRACE(r.name);
         for (const auto& rm : r.rmsystems) {
-            ASSERT_TRUE(db_->create_rmsystem(rm).ok());
+            ASSERT_TRUE(create_followed(rm).ok());
         }
         const auto target = [&](int n) {
             return r.rmsystems[static_cast<std::size_t>(n / per_thread + n % per_thread) %
