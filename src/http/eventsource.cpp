@@ -62,12 +62,6 @@ asio::awaitable<void> refuse(context& ctx, beast::tcp_stream& stream, const requ
 
 } // namespace
 
-bool is_eventsource_path(std::string_view path) {
-    constexpr std::string_view base = "/eventsource";
-    return path == base ||
-           (path.starts_with(base) && path.size() > base.size() + 1 && path[base.size()] == '_');
-}
-
 asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream, const request& req,
                                         const target& t, std::size_t shard, connection_slot& slot) {
     std::string logged_target = core::redact_target(req.target());

@@ -4,6 +4,7 @@
 #include "http/connection_slot.hpp"
 #include "http/context.hpp"
 #include "http/request.hpp"
+#include "http/stream_request.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -24,9 +25,6 @@ std::optional<std::string> presented_session_id(const request& req, const target
 /// revoked, ended, expired). Reads the store on the pool.
 boost::asio::awaitable<core::result<auth::credential>>
 authenticate(context& ctx, const request& req, const target& t);
-
-/// Whether `path` is an event-source URL (`/eventsource` or `/eventsource_<RmSystem>`).
-bool is_eventsource_path(std::string_view path);
 
 /// Serves one event stream on `stream` until the client leaves, the stream is closed (shutdown,
 /// slow consumer) or an error; errors before the stream starts are JSON responses. Runs on the

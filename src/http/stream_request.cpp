@@ -4,6 +4,12 @@
 
 namespace posfeed::http {
 
+bool is_eventsource_path(std::string_view path) {
+    constexpr std::string_view base = "/eventsource";
+    return path == base ||
+           (path.starts_with(base) && path.size() > base.size() + 1 && path[base.size()] == '_');
+}
+
 std::optional<std::string_view> named_session_id(const target& t, const auth::credential& cred) {
     if (cred.kind != auth::credential::kind::api_key) {
         return std::nullopt;
@@ -15,6 +21,10 @@ core::result<stream_request>
 parse_stream_request(const target& t, std::optional<std::string_view> last_event_id,
                      auth::credential cred,
                      const std::optional<store::session_row>& named_session) {
+    if (!is_eventsource_path(t.path)) {
+        return core::not_found("no event source at " + t.path.substr(0, 80) +
+                               "; use /eventsource or /eventsource_<RmSystem>");
+    }
     stream_request out{std::move(cred), {}, {}, {}};
     const std::string_view suffix =
         std::string_view(t.path).substr(std::string_view("/eventsource").size());

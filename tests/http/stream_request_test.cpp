@@ -83,6 +83,8 @@ TEST(StreamRequest, RejectsEachBadParameterWithItsOwnMessage) {
         core::error_code code;
         const char* message_part;
     } cases[] = {
+        {"/events?want=products", {}, {}, core::error_code::not_found, "no event source at"},
+        {"/eventsource_?want=products", {}, {}, core::error_code::not_found, "no event source"},
         {"/eventsource_9?want=products",
          {},
          {},

@@ -101,8 +101,13 @@ namespace {
 /// does not answer fails the attempt in seconds instead of hanging a write) and TCP keepalives
 /// (a vanished server is noticed on an idle LISTEN connection), and our application name.
 PGconn* connect_with_defaults(const std::string& conninfo) {
-    const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
-                          "keepalives_count", "application_name", "dbname", nullptr};
+    const char* keys[] = {"connect_timeout",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "application_name",
+                          "dbname",
+                          nullptr};
     const char* values[] = {"5", "10", "5", "3", "posfeed", conninfo.c_str(), nullptr};
     return PQconnectdbParams(keys, values, 1);
 }
@@ -116,7 +121,8 @@ connection::connection(const std::string& conninfo) : conn_(connect_with_default
                        "");
     }
     // Notices (e.g. "relation already exists, skipping") are not errors: keep them off stderr.
-    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_.get(), [](void*, const char*) {}, nullptr);
 }
 
 result connection::check(PGresult* r, std::string_view what) {
@@ -131,22 +137,44 @@ result connection::check(PGresult* r, std::string_view what) {
     throw pg_error(msg, std::move(sqlstate));
 }
 
+template <class Run> result connection::with_reconnect(Run&& run) {
+    // A connection that was idle outside a transaction may have been closed by the server
+    // meanwhile (a restart): its statement never ran, so it is sent once more on the
+    // connection made again. Inside a transaction nothing is retried: the caller fails it.
+    const bool idle = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+    try {
+        return run();
+    } catch (const pg_error& e) {
+        if (!idle || ok() || !e.sqlstate().empty()) {
+            throw;
+        }
+        PQreset(conn_.get());
+        prepared_.clear();
+        if (!ok()) {
+            throw;
+        }
+        return run();
+    }
+}
+
 result connection::exec(std::string_view sql) {
-    PGresult* last = PQexec(conn_.get(), std::string(sql).c_str());
-    return check(last, "query");
+    return with_reconnect(
+        [&] { return check(PQexec(conn_.get(), std::string(sql).c_str()), "query"); });
 }
 
 result connection::query(std::string_view sql, const params& p) {
-    auto it = prepared_.find(std::string(sql));
-    if (it == prepared_.end()) {
-        std::string name = "s" + std::to_string(prepared_.size());
-        check(PQprepare(conn_.get(), name.c_str(), std::string(sql).c_str(), 0, nullptr),
-              "prepare");
-        it = prepared_.emplace(std::string(sql), std::move(name)).first;
-    }
-    return check(PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(p.size()),
-                                p.values(), nullptr, nullptr, 0),
-                 "query");
+    return with_reconnect([&] {
+        auto it = prepared_.find(std::string(sql));
+        if (it == prepared_.end()) {
+            std::string name = "s" + std::to_string(prepared_.size());
+            check(PQprepare(conn_.get(), name.c_str(), std::string(sql).c_str(), 0, nullptr),
+                  "prepare");
+            it = prepared_.emplace(std::string(sql), std::move(name)).first;
+        }
+        return check(PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(p.size()),
+                                    p.values(), nullptr, nullptr, 0),
+                     "query");
+    });
 }
 
 transaction::transaction(connection& c, const char* begin) : c_(c) {

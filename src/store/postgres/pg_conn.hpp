@@ -79,7 +79,8 @@ class connection {
     connection& operator=(const connection&) = delete;
 
     /// Runs one or more statements without parameters (simple query protocol); returns the
-    /// last result. Throws pg_error.
+    /// last result. Throws pg_error. Outside a transaction, a statement that fails because the
+    /// server closed the connection meanwhile is sent again on the connection made anew.
     result exec(std::string_view sql);
 
     /// Runs one statement with parameters (prepared on first use). Throws pg_error.
@@ -92,6 +93,9 @@ class connection {
 
   private:
     result check(PGresult* r, std::string_view what);
+    /// Runs `run`; when it failed because the server had closed this (idle) connection, makes
+    /// the connection again and runs it once more.
+    template <class Run> result with_reconnect(Run&& run);
 
     struct finish {
         void operator()(PGconn* c) const { PQfinish(c); }

@@ -13,8 +13,8 @@ std::optional<session_row> read_session(const result& r) {
     if (r.empty()) {
         return std::nullopt;
     }
-    return session_row{r.text(0, 0),  r.text(0, 1),  r.text(0, 2),  r.text(0, 3),   r.text(0, 4),
-                       r.text(0, 5),  r.int64(0, 6), r.int64(0, 7), r.boolean(0, 8)};
+    return session_row{r.text(0, 0), r.text(0, 1),  r.text(0, 2),  r.text(0, 3),   r.text(0, 4),
+                       r.text(0, 5), r.int64(0, 6), r.int64(0, 7), r.boolean(0, 8)};
 }
 
 constexpr std::string_view session_columns =
@@ -77,15 +77,15 @@ std::optional<api_key_row> pg_store::find_api_key(std::string_view id) {
     if (r.empty()) {
         return std::nullopt;
     }
-    return api_key_row{std::string(id), r.text(0, 0), r.text(0, 1), r.text(0, 2),
-                       r.boolean(0, 3)};
+    return api_key_row{std::string(id), r.text(0, 0), r.text(0, 1), r.text(0, 2), r.boolean(0, 3)};
 }
 
 core::status pg_store::revoke_api_key(std::string_view id) {
     auto c = pool_.acquire();
-    const auto r = c->query("UPDATE api_keys SET revoked = true, revoked_ms = " +
-                                std::string(now_ms_sql) + " WHERE id = $1",
-                            params{}.add(id));
+    const auto r =
+        c->query("UPDATE api_keys SET revoked = true, revoked_ms = " + std::string(now_ms_sql) +
+                     " WHERE id = $1",
+                 params{}.add(id));
     if (r.affected() == 0) {
         return core::not_found("api key '" + std::string(id) + "' does not exist");
     }
@@ -104,8 +104,8 @@ core::status pg_store::add_user(const user_row& user) {
 
 std::optional<user_row> pg_store::find_user(std::string_view name) {
     auto c = pool_.acquire();
-    const auto r = c->query("SELECT rmsystem, password_hash FROM users WHERE name = $1",
-                            params{}.add(name));
+    const auto r =
+        c->query("SELECT rmsystem, password_hash FROM users WHERE name = $1", params{}.add(name));
     if (r.empty()) {
         return std::nullopt;
     }
@@ -138,8 +138,8 @@ std::optional<session_row> pg_store::find_session(std::string_view key) {
 
 std::optional<session_row> pg_store::find_session_by_token(std::string_view token_hash) {
     auto c = pool_.acquire();
-    return read_session(c->query(std::string(session_columns) + "WHERE token_hash = $1",
-                                 params{}.add(token_hash)));
+    return read_session(
+        c->query(std::string(session_columns) + "WHERE token_hash = $1", params{}.add(token_hash)));
 }
 
 void pg_store::touch_session(std::string_view key, std::int64_t now_ms) {
@@ -176,10 +176,10 @@ revocations pg_store::revoked_since(std::int64_t since_ms) {
 
 login_failures pg_store::get_login_failures(std::string_view user) {
     auto c = pool_.acquire();
-    const auto r = c->query("SELECT n.now, f.count, f.last_ms FROM (SELECT " +
-                                std::string(now_ms_sql) +
-                                " AS now) n LEFT JOIN login_failures f ON f.name = $1",
-                            params{}.add(user));
+    const auto r =
+        c->query("SELECT n.now, f.count, f.last_ms FROM (SELECT " + std::string(now_ms_sql) +
+                     " AS now) n LEFT JOIN login_failures f ON f.name = $1",
+                 params{}.add(user));
     login_failures out;
     out.now_ms = r.int64(0, 0);
     if (!r.is_null(0, 1)) {

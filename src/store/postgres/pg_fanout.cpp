@@ -265,9 +265,9 @@ void pg_store::listen_on(connection& c) {
             }
             if (!ids.empty()) {
                 std::vector<std::string_view> views(ids.begin(), ids.end());
-                const auto r = c.query(
-                    "SELECT id, last_rve FROM rmsystems WHERE id = ANY($1::text[])",
-                    params{}.add_array(views));
+                const auto r =
+                    c.query("SELECT id, last_rve FROM rmsystems WHERE id = ANY($1::text[])",
+                            params{}.add_array(views));
                 for (int i = 0; i < r.rows(); ++i) {
                     const std::string rm = r.text(i, 0);
                     if (core::rve{r.int64(i, 1)} > cursors[rm]) {
@@ -279,9 +279,9 @@ void pg_store::listen_on(connection& c) {
             next_poll = steady::now() + safety_poll;
         }
         pollfd fds[2] = {{PQsocket(c.handle()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              next_poll - steady::now())
-                              .count();
+        const auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_poll - steady::now())
+                .count();
         if (::poll(fds, 2, static_cast<int>(std::max<std::int64_t>(0, wait))) < 0 &&
             errno != EINTR) {
             throw pg_error("postgresql: poll on the LISTEN connection failed", "");

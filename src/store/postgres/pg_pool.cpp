@@ -14,10 +14,16 @@ pool::lease pool::acquire() {
     {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [this] { return !idle_.empty() || open_ < max_; });
-        if (!idle_.empty()) {
+        while (!idle_.empty()) {
             auto c = std::move(idle_.back());
             idle_.pop_back();
-            return lease(*this, std::move(c));
+            // A server that restarted closed its idle connections: reading what it sent (a
+            // non-blocking read) shows it, so the request gets a working connection instead
+            // of failing on a dead one.
+            if (PQconsumeInput(c->handle()) != 0 && c->ok()) {
+                return lease(*this, std::move(c));
+            }
+            --open_;
         }
         ++open_;
     }

@@ -25,9 +25,8 @@ std::string without_own_params(const std::string& url, notify_placement& notify)
         return out;
     }
     auto end = out.find('&', at);
-    const std::string value =
-        out.substr(at + key.size(), end == std::string::npos ? std::string::npos
-                                                             : end - at - key.size());
+    const std::string value = out.substr(
+        at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
     if (value == "in_transaction") {
         notify = notify_placement::in_transaction;
     } else if (value != "after_commit") {
@@ -61,8 +60,7 @@ class pg_record_cursor final : public record_cursor {
   public:
     pg_record_cursor(pool::lease conn, std::string rmsystem, std::vector<core::record_kind> kinds,
                      core::rve since, std::string location)
-        : conn_(std::move(conn)),
-          txn_(*conn_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        : conn_(std::move(conn)), txn_(*conn_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
           rmsystem_(std::move(rmsystem)), kinds_(std::move(kinds)), since_(since),
           location_(std::move(location)), after_rve_(since) {
         const auto r =
@@ -315,8 +313,7 @@ event_page pg_store::read_events(const event_query& q) {
 
 core::rve pg_store::newest_rve(const std::string& rmsystem) {
     auto c = pool_.acquire();
-    const auto r =
-        c->query("SELECT last_rve FROM rmsystems WHERE id = $1", params{}.add(rmsystem));
+    const auto r = c->query("SELECT last_rve FROM rmsystems WHERE id = $1", params{}.add(rmsystem));
     return r.empty() ? core::rve{} : core::rve{r.int64(0, 0)};
 }
 
@@ -350,8 +347,7 @@ std::size_t pg_store::prune_events(core::rve cutoff) {
             c->query("DELETE FROM events WHERE rmsystem = $1 AND rve < $2", p).affected());
         txn.commit();
     }
-    c->exec("DELETE FROM login_failures WHERE last_ms < " + std::string(now_ms_sql) +
-            " - 900000");
+    c->exec("DELETE FROM login_failures WHERE last_ms < " + std::string(now_ms_sql) + " - 900000");
     return deleted;
 }
 

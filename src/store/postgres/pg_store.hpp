@@ -88,7 +88,7 @@ class pg_store final : public store {
 
     /// One followed RmSystem of the fan-out.
     struct follower {
-        int refs = 0;                   ///< open follows; erased at zero
+        int refs = 0;                    ///< open follows; erased at zero
         std::optional<core::rve> cursor; ///< last RVE handed to the listener; unset: pending
         std::vector<std::function<void(core::status)>> waiting; ///< follows not yet ready
     };
@@ -125,7 +125,7 @@ class pg_store final : public store {
     std::mutex follow_mu_;
     std::unordered_map<std::string, follower> followers_;
     bool unreachable_ = false; ///< the LISTEN connection failed and is not back (follow_mu_)
-    int wake_fd_ = -1;       ///< an eventfd that wakes the fan-out thread
+    int wake_fd_ = -1;         ///< an eventfd that wakes the fan-out thread
     std::atomic<bool> stopping_{false};
     std::thread fanout_;
     std::atomic<std::uint64_t> notifications_{0};

@@ -15,13 +15,13 @@ namespace posfeed::store::postgres {
 namespace {
 
 using record_key = std::tuple<std::string, core::record_kind, std::string>; // rm, kind, id
-using counter_key = std::pair<std::string, std::string>;                   // rm, name
+using counter_key = std::pair<std::string, std::string>;                    // rm, name
 
 /// What a batch has changed so far, in memory until it is written at the end of the batch.
 struct batch_state {
-    std::map<std::string, core::rve> last_rve;       ///< of the locked RmSystems
-    std::map<record_key, record> records;             ///< latest version per record
-    std::map<counter_key, std::int64_t> counters;     ///< current values (loaded on first use)
+    std::map<std::string, core::rve> last_rve;    ///< of the locked RmSystems
+    std::map<record_key, record> records;         ///< latest version per record
+    std::map<counter_key, std::int64_t> counters; ///< current values (loaded on first use)
     std::map<counter_key, bool> counters_changed;
     struct event_row {
         std::string rmsystem;

@@ -56,27 +56,32 @@ export async function admin(args) {
 /**
  * Starts a server. On a new data directory, creates RmSystem `rmsystem` (1) first; then a '*'
  * API key for it (`key`).
- * @param {{dataDir?: string, port?: number, config?: string, rmsystem?: string, launcher?: string[]}} options
+ * @param {{dataDir?: string, db?: string, key?: string, port?: number, config?: string, rmsystem?: string, launcher?: string[]}} options
+ *   `db`: a database URL (e.g. a PostgreSQL one shared by several nodes) instead of a SQLite
+ *   file in the data directory; the RmSystem must exist (lib/cluster.mjs makes it).
+ *   `key`: use this API key instead of creating one.
  *   `launcher`: a command line the server runs under, e.g. ['prlimit', '--nofile=64:64', '--'].
  */
-export async function startServer({ dataDir, port = 0, config, rmsystem = '1', launcher = [] } = {}) {
+export async function startServer({ dataDir, db, key, port = 0, config, rmsystem = '1', launcher = [] } = {}) {
   const ownsDir = !dataDir;
   const dir = dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'posfeed-it-')));
-  const db = `sqlite:${path.join(dir, 'p.db')}`;
-  const server = new Server({ dir, ownsDir, db, port, launcher });
+  const url = db ?? `sqlite:${path.join(dir, 'p.db')}`;
+  const server = new Server({ dir, ownsDir, db: url, port, launcher });
   try {
-    let fresh = true;
-    try {
-      await fs.access(path.join(dir, 'p.db'));
-      fresh = false;
-    } catch {
-      // a new data directory
-    }
-    if (fresh) {
-      await server.createRmSystem(rmsystem);
+    if (!db) {
+      let fresh = true;
+      try {
+        await fs.access(path.join(dir, 'p.db'));
+        fresh = false;
+      } catch {
+        // a new data directory
+      }
+      if (fresh) {
+        await server.createRmSystem(rmsystem);
+      }
     }
     // On existing data, a new '*' key: keys are shown only once.
-    server.key = await server.createKey({ rmsystem, scopes: '*' });
+    server.key = key ?? (await server.createKey({ rmsystem, scopes: '*' }));
     if (config !== undefined) {
       await server.setConfig(config);
     }

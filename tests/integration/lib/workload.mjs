@@ -24,14 +24,41 @@ export function seedFromEnv() {
 }
 
 export class Workload {
-  /** `padding`: extra characters in every product description, for bigger packets. */
-  constructor(server, { seed = 1, padding = 0 } = {}) {
+  /**
+   * `padding`: extra characters in every product description, for bigger packets.
+   * `servers`: the nodes of a cluster, written to in turn (`server` is then the first).
+   * `retry`: a write refused with 503 or whose connection fails is sent again (to the next
+   * node) until it succeeds; it may then have committed twice, or once unacknowledged, so
+   * `committed` is a subset of the log rather than all of it. `retried` counts the retries.
+   */
+  constructor(server, { seed = 1, padding = 0, servers, retry = false } = {}) {
     this.server = server;
+    this.servers = servers ?? [server];
+    this.next = 0;
+    this.retry = retry;
+    this.retried = 0;
     this.padding = '.'.repeat(padding);
     this.random = rng(seed);
     this.committed = []; // {rve, type, key}: one per acknowledged write (each emits one event)
     this.pids = [];
     this.n = 0;
+  }
+
+  /** One write to the next node, retried while refused (`retry`). */
+  async #write(method, path, body) {
+    for (let attempt = 0; ; attempt += 1) {
+      const srv = this.servers[this.next++ % this.servers.length];
+      try {
+        return await write(srv, method, path, body);
+      } catch (e) {
+        const refused = /answered 503|ECONNREFUSED|ECONNRESET|socket hang up|timed out/.test(e.message);
+        if (!this.retry || !refused || attempt > 600) {
+          throw e;
+        }
+        this.retried += 1;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   #record(res, type, key) {
@@ -41,7 +68,7 @@ export class Workload {
 
   async createProduct(fields = {}) {
     const n = ++this.n;
-    const res = await write(this.server, 'POST', 'Products', {
+    const res = await this.#write('POST', 'Products', {
       Description: `product ${n}${this.padding}`,
       Price: this.random.int(1, 99999) / 100,
       Colour: this.random.pick(['Red', 'Green', 'Blue']),
@@ -55,20 +82,20 @@ export class Workload {
   async patchProduct(pid = this.random.pick(this.pids)) {
     // A new description every time: an edit that changes nothing fires nothing.
     const n = ++this.n;
-    const res = await write(this.server, 'PATCH', `Products/${pid}`, { Description: `edit ${n}${this.padding}` });
+    const res = await this.#write('PATCH', `Products/${pid}`, { Description: `edit ${n}${this.padding}` });
     return this.#record(res, 'products', `P${pid}`);
   }
 
   async createCustomer() {
     const n = ++this.n;
-    const res = await write(this.server, 'POST', 'Customers', { Name: `customer ${n}`, Email: `c${n}@example.com` });
+    const res = await this.#write('POST', 'Customers', { Name: `customer ${n}`, Email: `c${n}@example.com` });
     return this.#record(res, 'customers', `C${res.json.data.Cid}`);
   }
 
   async adjustStock(pid = this.random.pick(this.pids), location = this.random.int(1, 3)) {
     // Never 0: a change that changes nothing fires nothing.
     const delta = this.random.pick([-3, -2, -1, 1, 2, 5]);
-    const res = await write(this.server, 'POST', 'StockAdjustments', { Pid: pid, Location: location, Delta: delta });
+    const res = await this.#write('POST', 'StockAdjustments', { Pid: pid, Location: location, Delta: delta });
     return this.#record(res, 'levels', `L${pid}@${location}`);
   }
 
