@@ -5,14 +5,19 @@
 #   bench/compare.sh            # N = 1,000, 10,000 and the largest N up to 50,000 that fits
 #   bench/compare.sh --quick    # N = 1,000 only, short runs (a smoke check, ~2 min)
 #
-# Opt-in, not part of the test command. Installs the missing Debian packages (the build's, and
-# nginx + libnginx-mod-nchan), builds the release preset without the tests
+# Opt-in, not part of the test command. Installs the missing Debian packages (the build's,
+# nginx + libnginx-mod-nchan, postgresql-15), builds the release preset without the tests
 # (scripts/build -DPOSFEED_TESTS=OFF: build/release/src/posfeed and
 # build/release/bench/posfeed-bench), then for every row starts a fresh server (a new data
-# directory for posfeed, a new nginx for Nchan), runs one workload and stops it. Writes the
-# table to bench/results/<date>-<commit>.md and the raw result lines next to it (.jsonl).
-# Environment: BENCH_SKIP_BUILD=1 uses the binaries as they are; BENCH_RESULTS=DIR writes
-# elsewhere. bench/README.md explains the workloads and how to read the table.
+# directory for posfeed, a new nginx for Nchan), runs one workload and stops it. Then the
+# PostgreSQL rows (posfeed only): one scratch PostgreSQL (scripts/pg-scratch), a new database
+# and fresh `posfeed serve` nodes per row. Writes the table to
+# bench/results/<date>-<commit>.md and the raw result lines next to it (.jsonl).
+# Environment: BENCH_SKIP_BUILD=1 uses the binaries as they are; BENCH_BUILD_DIR=DIR takes
+# them from DIR (src/posfeed, bench/posfeed-bench; default build/release, which
+# scripts/build makes; another DIR is configured like the release preset and built there);
+# BENCH_RESULTS=DIR writes elsewhere. bench/README.md explains the workloads and how to read
+# the table.
 
 set -euo pipefail
 
@@ -29,27 +34,37 @@ esac
 
 # ---- packages and build
 scripts/install-deps
-nchan_pkgs=()
-for p in nginx libnginx-mod-nchan python3; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || nchan_pkgs+=("$p")
+peer_pkgs=()
+for p in nginx libnginx-mod-nchan python3 postgresql-15; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || peer_pkgs+=("$p")
 done
-if ((${#nchan_pkgs[@]})); then
-  echo "compare: installing ${nchan_pkgs[*]}" >&2
+if ((${#peer_pkgs[@]})); then
+  echo "compare: installing ${peer_pkgs[*]}" >&2
   SUDO=""
   [[ $(id -u) -ne 0 ]] && SUDO=sudo
   $SUDO apt-get update -qq
   # policy-rc.d or not, the packaged nginx service is not used: this script starts its own.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${nchan_pkgs[@]}" >/dev/null
+    "${peer_pkgs[@]}" >/dev/null
 fi
+build_dir="$(realpath -m "${BENCH_BUILD_DIR:-$root/build/release}")"
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
-  echo "compare: building (scripts/build -DPOSFEED_TESTS=OFF)" >&2
-  scripts/build -DPOSFEED_TESTS=OFF >/dev/null
+  if [[ "$build_dir" == "$root/build/release" ]]; then
+    echo "compare: building (scripts/build -DPOSFEED_TESTS=OFF)" >&2
+    scripts/build -DPOSFEED_TESTS=OFF >/dev/null
+  else
+    # The release preset's settings (CMakePresets.json), in a directory of its own.
+    echo "compare: building in $build_dir (release preset settings, -DPOSFEED_TESTS=OFF)" >&2
+    cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DPOSFEED_WERROR=ON -DPOSFEED_TESTS=OFF >/dev/null
+    cmake --build "$build_dir" >/dev/null
+  fi
 fi
-posfeed="$root/build/release/src/posfeed"
-bench="$root/build/release/bench/posfeed-bench"
+posfeed="$build_dir/src/posfeed"
+bench="$build_dir/bench/posfeed-bench"
 nchan_module="$(dpkg -L libnginx-mod-nchan | grep -m1 'ngx_nchan_module\.so$')"
-for f in "$posfeed" "$bench" "$nchan_module"; do
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+for f in "$posfeed" "$bench" "$nchan_module" "$pg_bin/psql" "$pg_bin/postgres"; do
   [[ -e "$f" ]] || { echo "compare: missing $f" >&2; exit 1; }
 done
 
@@ -66,17 +81,26 @@ if ((quick)); then
   sizes=(1000)
   fan_seconds=5; drain=5; replay_events=20000; write_seconds=3
   sat_n=1000; sat_rate=300; sat_seconds=3
-  notes+=("--quick: N = 1,000 only, 5 s fan-out (3 s saturating), 20,000 replayed events, 3 s of writes.")
+  pg_fan_n=300; pg_fan_seconds=5
+  notes+=("--quick: N = 1,000 only, 5 s fan-out (3 s saturating), 20,000 replayed events, 3 s of writes; the PostgreSQL cross-node fan-out to 300 streams for 5 s.")
 else
   sizes=(1000 10000)
   ((max_n > 10000)) && sizes+=("$max_n")
   fan_seconds=20; drain=10; replay_events=100000; write_seconds=10
   sat_n=10000; sat_rate=30; sat_seconds=10
+  pg_fan_n=1000; pg_fan_seconds=20
   if ((max_n < 50000)); then
     notes+=("N = 50,000 skipped: the hard open-file limit here is $hard_nofile (\`ulimit -Hn\`), it cannot be raised without CAP_SYS_RESOURCE, and one process (the posfeed server, or one posfeed-bench) holds one descriptor per stream; the largest N that fits with 1,000 spare is $max_n.")
   fi
 fi
 writers=64
+# The PostgreSQL rows (issue "Several nodes on PostgreSQL"): nodes per database, and the
+# cross-node fan-out at 1,000 writes/s with streams and publishes round-robin over the nodes.
+# 48 publish connections (16 a node) keep 1,000/s paced while a durable commit takes up to
+# ~48 ms.
+pg_nodes=3
+pg_fan_rate=1000
+pg_fan_publishers=48
 # Replay publishes at most this many events per second into its channel, for both servers:
 # faster than ~32,000/s into one channel, Nchan 1.3.6 logs "Missed message for eventsource
 # subscriber: previous message id tags don't match" and the resuming stream stalls (message ids
@@ -102,21 +126,36 @@ server_logs="$work/server-logs.txt"
 : >"$server_logs"
 
 # ---- servers
-server_pid=""
+# The processes of the current row (one posfeed, several posfeed nodes, or nginx's master)
+# and their logs.
+server_pids=()
+server_log_files=()
 server_kind=""
 stop_server() {
-  [[ -n "$server_pid" ]] || return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
+  ((${#server_pids[@]})) || return 0
+  local pid alive
+  for pid in "${server_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for _ in $(seq 100); do
-    kill -0 "$server_pid" 2>/dev/null || break
+    alive=0
+    for pid in "${server_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
     sleep 0.1
   done
-  kill -KILL "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
+  for pid in "${server_pids[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  server_pids=()
+  server_log_files=()
 }
+# The scratch PostgreSQL of the PostgreSQL rows (started before the first of them).
+pg_dir=""
+pg_url=""
 cleanup() {
   stop_server
+  if [[ -n "$pg_dir" ]]; then
+    scripts/pg-scratch stop "$pg_dir" || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -126,17 +165,14 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_posfeed: a fresh data directory, RmSystem 1 and an API key with every scope; the
-# limits that would refuse a benchmark lifted (streams, connections, write rate); everything
-# else at its default.
-pf_key=""; pf_port=""
-start_posfeed() {
-  local dir="$work/posfeed-$RANDOM$RANDOM"
-  mkdir -p "$dir"
-  local db="sqlite:$dir/posfeed.db"
-  "$posfeed" rmsystem create 1 --db "$db" >/dev/null
-  pf_key="$("$posfeed" apikey create --db "$db" --rmsystem 1 --scopes '*' | tail -n 1 | tr -d '[:space:]')"
-  cat >"$dir/posfeed.toml" <<EOF
+# prepare_posfeed DIR DB: RmSystem 1 and an API key with every scope in database DB, and
+# DIR/posfeed.toml: the limits that would refuse a benchmark lifted (streams, connections,
+# write rate); everything else at its default.
+pf_key=""; pf_ports=(); pf_label=""
+prepare_posfeed() {
+  "$posfeed" rmsystem create 1 --db "$2" >/dev/null
+  pf_key="$("$posfeed" apikey create --db "$2" --rmsystem 1 --scopes '*' | tail -n 1 | tr -d '[:space:]')"
+  cat >"$1/posfeed.toml" <<EOF
 log_level = "warn"
 [limits]
 max_connections = $((hard_nofile - 100))
@@ -144,24 +180,101 @@ streams_per_credential = 100000
 writes_per_second = 1000000000
 write_burst = 1000000000
 EOF
-  # exec: $! is the server itself. The server raises its soft limit too; this makes sure.
-  (ulimit -n "$hard_nofile"; exec "$posfeed" serve --config "$dir/posfeed.toml" \
-    --listen 127.0.0.1:0 --db "$db" >"$dir/server.out" 2>"$dir/server.err") &
-  server_pid=$!
+  pf_ports=()
   server_kind=posfeed
-  pf_port=""
-  for _ in $(seq 100); do
-    pf_port="$(sed -n 's|^posfeed listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$dir/server.out")"
-    [[ -n "$pf_port" ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
+}
+
+# launch_posfeed DIR CONFIG DB: one `posfeed serve` on 127.0.0.1:0, its output in DIR; adds
+# its pid, port and log to the row's.
+launch_posfeed() {
+  local dir="$1" config="$2" db="$3"
+  mkdir -p "$dir"
+  # exec: $! is the server itself. The server raises its soft limit too; this makes sure.
+  (ulimit -n "$hard_nofile"; exec "$posfeed" serve --config "$config" \
+    --listen 127.0.0.1:0 --db "$db" >"$dir/server.out" 2>"$dir/server.err") &
+  local pid=$!
+  server_pids+=("$pid")
+  server_log_files+=("$dir/server.err")
+  local port=""
+  for _ in $(seq 300); do
+    port="$(sed -n 's|^posfeed listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$dir/server.out")"
+    [[ -n "$port" ]] && break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  if [[ -z "$pf_port" ]]; then
+  if [[ -z "$port" ]]; then
     echo "compare: posfeed did not start:" >&2
     cat "$dir/server.err" >&2
     exit 1
   fi
-  server_log="$dir/server.err"
+  pf_ports+=("$port")
+}
+
+# start_posfeed: SQLite in a fresh data directory, one server.
+start_posfeed() {
+  local dir="$work/posfeed-$RANDOM$RANDOM"
+  mkdir -p "$dir"
+  local db="sqlite:$dir/posfeed.db"
+  prepare_posfeed "$dir" "$db"
+  pf_label=posfeed
+  launch_posfeed "$dir" "$dir/posfeed.toml" "$db"
+}
+
+# start_pg_scratch: once, the scratch PostgreSQL of the PostgreSQL rows, durable as
+# PostgreSQL's defaults are (fsync and synchronous_commit on, said explicitly).
+start_pg_scratch() {
+  [[ -z "$pg_url" ]] || return 0
+  # As root, pg-scratch runs the server as `postgres`, which must reach its directory.
+  chmod 711 "$work"
+  pg_dir="$work/postgres"
+  pg_url="$(scripts/pg-scratch start "$pg_dir" fsync=on synchronous_commit=on)"
+  local settings
+  settings="$("$pg_bin/psql" "$pg_url" -XAtqc "SELECT string_agg(name || ' = ' ||
+    current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync',
+    'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers',
+    'max_connections')")"
+  local note
+  note="PostgreSQL rows: $("$pg_bin/postgres" --version), a scratch server (scripts/pg-scratch) on loopback TCP with $settings; a new database per row, dropped after it."
+  notes+=("$note")
+  echo "compare: $note" >&2
+}
+
+# start_posfeed_pg NODES [NOTIFY]: a new database on the scratch PostgreSQL and NODES fresh
+# `posfeed serve` nodes on it, configured as the SQLite rows are; NOTIFY (after_commit or
+# in_transaction) goes into every node's --db URL as posfeed_notify.
+pg_db=""; pg_rows=0
+start_posfeed_pg() {
+  local nodes="$1" notify="${2:-}"
+  start_pg_scratch
+  pg_rows=$((pg_rows + 1))
+  pg_db="bench_$pg_rows"
+  "$pg_bin/psql" "$pg_url" -XqAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $pg_db" >/dev/null
+  local db="${pg_url%/*}/$pg_db"
+  local dir="$work/posfeed-pg-$pg_rows"
+  mkdir -p "$dir"
+  prepare_posfeed "$dir" "$db"
+  pf_label="posfeed-pg$nodes"
+  if [[ -n "$notify" ]]; then
+    db+="?posfeed_notify=$notify"
+    pf_label+="-$notify"
+  fi
+  local i
+  for i in $(seq "$nodes"); do
+    launch_posfeed "$dir/node$i" "$dir/posfeed.toml" "$db"
+  done
+  server_kind=posfeed-pg
+}
+
+# stop_posfeed_pg: once the nodes are stopped, the row's database goes (rows share none).
+stop_posfeed_pg() {
+  [[ -n "$pg_db" ]] || return 0
+  "$pg_bin/psql" "$pg_url" -XqAt -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null || true
+  pg_db=""
+}
+
+# pg_log_since OFFSET: what PostgreSQL logged at WARNING or worse past byte OFFSET of its log.
+pg_log_since() {
+  tail -c "+$(($1 + 1))" "$pg_dir/server.log" 2>/dev/null | grep -E '(WARNING|ERROR|FATAL|PANIC):' || true
 }
 
 nx_port=""
@@ -174,12 +287,12 @@ start_nchan() {
       -e "s|@PORT@|$nx_port|" "$here/nchan.conf" >"$dir/nginx.conf"
   (ulimit -n "$hard_nofile"; exec nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log") \
     >"$dir/nginx.out" 2>&1 &
-  server_pid=$!
+  server_pids=($!)
   server_kind=nchan
   local up=0
   for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$nx_port") 2>/dev/null; then up=1; break; fi
-    kill -0 "$server_pid" 2>/dev/null || break
+    kill -0 "${server_pids[0]}" 2>/dev/null || break
     sleep 0.1
   done
   if ((!up)); then
@@ -188,26 +301,36 @@ start_nchan() {
     exit 1
   fi
   sleep 0.3 # the workers
-  server_log="$dir/error.log"
+  server_log_files=("$dir/error.log")
 }
 
-# The --server-pid flags: posfeed is one process; nginx is the master and its workers.
+# The --server-pid flags: every posfeed process of the row; nginx is the master and its
+# workers.
 pid_flags() {
-  echo "--server-pid $server_pid"
-  if [[ "$server_kind" == nchan ]]; then
-    local p
-    for p in $(pgrep -P "$server_pid"); do echo "--server-pid $p"; done
-  fi
+  local pid p
+  for pid in "${server_pids[@]}"; do
+    echo "--server-pid $pid"
+    if [[ "$server_kind" == nchan ]]; then
+      for p in $(pgrep -P "$pid"); do echo "--server-pid $p"; done
+    fi
+  done
+}
+
+# join_urls PATH: http://127.0.0.1:PORT/PATH for every posfeed node of the row, comma
+# separated (posfeed-bench spreads streams and publish connections round-robin over them).
+join_urls() {
+  local port list=""
+  for port in "${pf_ports[@]}"; do list+="${list:+,}http://127.0.0.1:$port/$1"; done
+  echo "$list"
 }
 
 # Server-specific flags of posfeed-bench. CHANNEL names an Nchan channel (fresh per run).
 posfeed_flags() { # WANT_RESUME(0|1)
-  local url="http://127.0.0.1:$pf_port"
   local resume=""
   [[ "$1" == 1 ]] && resume="&rve=0"
-  printf '%s\n' --label posfeed --header "X-Api-Key: $pf_key" \
-    --stream-url "$url/eventsource?want=products$resume" --live-on ready \
-    --publish-url "$url/openapi/Products" --content-type application/json \
+  printf '%s\n' --label "$pf_label" --header "X-Api-Key: $pf_key" \
+    --stream-url "$(join_urls "eventsource?want=products$resume")" --live-on ready \
+    --publish-url "$(join_urls openapi/Products)" --content-type application/json \
     --publish-body '{"Description":"bench-{seq}- {pad}","Price":1}' --pad 35
 }
 nchan_flags() { # CHANNEL WANT_RESUME(0|1)
@@ -220,21 +343,34 @@ nchan_flags() { # CHANNEL WANT_RESUME(0|1)
 }
 
 # run SERVER WORKLOAD [ARGS...]: a fresh server, one posfeed-bench run, the server stopped.
+# SERVER: posfeed (SQLite), nchan, or pg:NODES[:NOTIFY] (NODES posfeed nodes on a new
+# PostgreSQL database, with posfeed_notify=NOTIFY in their URL when given).
 run() {
   local server="$1" workload="$2"
   shift 2
   local -a flags
-  if [[ "$server" == posfeed ]]; then
+  local resume=0
+  [[ "$workload" == replay ]] && resume=1
+  local pg_log_offset=0
+  case "$server" in
+  posfeed)
     start_posfeed
-    local resume=0
-    [[ "$workload" == replay ]] && resume=1
     mapfile -t flags < <(posfeed_flags "$resume")
-  else
+    ;;
+  nchan)
     start_nchan
-    local resume=0
-    [[ "$workload" == replay ]] && resume=1
     mapfile -t flags < <(nchan_flags "ch$RANDOM" "$resume")
-  fi
+    ;;
+  pg:*)
+    local kind nodes notify
+    IFS=: read -r kind nodes notify <<<"$server"
+    start_pg_scratch
+    pg_log_offset="$(stat -c %s "$pg_dir/server.log")"
+    start_posfeed_pg "$nodes" "$notify"
+    server="$pf_label"
+    mapfile -t flags < <(posfeed_flags "$resume")
+    ;;
+  esac
   local -a pids
   read -r -a pids <<<"$(pid_flags | tr '\n' ' ')"
   local -a cmd=("$bench" "$workload" "$@")
@@ -249,19 +385,37 @@ run() {
     echo "compare: posfeed-bench failed for $server $workload" >&2
     line="{\"workload\":\"$workload\",\"label\":\"$server\",\"error\":\"posfeed-bench failed\"}"
   fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "compare: $server exited during $workload; its log:" >&2
-    tail -n 20 "$server_log" >&2 || true
-  fi
-  # Server warnings and errors (posfeed logs at warn here) go to stderr for the record.
-  if [[ -s "$server_log" ]]; then
-    local summary
-    summary="$server $workload $*: $(wc -l <"$server_log") log lines; first: \`$(head -n 1 "$server_log")\`"
-    [[ $(wc -l <"$server_log") -gt 1 ]] && summary+="; last: \`$(tail -n 1 "$server_log")\`"
+  local i
+  for i in "${!server_pids[@]}"; do
+    if ! kill -0 "${server_pids[$i]}" 2>/dev/null; then
+      echo "compare: $server (process $((i + 1))) exited during $workload; its log:" >&2
+      tail -n 20 "${server_log_files[$i]:-/dev/null}" >&2 || true
+    fi
+  done
+  # Server warnings and errors (posfeed logs at warn here) go to stderr for the record; with
+  # several nodes, each node's.
+  local log who summary
+  for i in "${!server_log_files[@]}"; do
+    log="${server_log_files[$i]}"
+    [[ -s "$log" ]] || continue
+    who="$server"
+    ((${#server_log_files[@]} > 1)) && who+=" node $((i + 1))"
+    summary="$who $workload $*: $(wc -l <"$log") log lines; first: \`$(head -n 1 "$log")\`"
+    [[ $(wc -l <"$log") -gt 1 ]] && summary+="; last: \`$(tail -n 1 "$log")\`"
     echo "    $summary" >&2
     echo "$summary" >>"$server_logs"
-  fi
+  done
   stop_server
+  if [[ "$server_kind" == posfeed-pg ]]; then
+    stop_posfeed_pg
+    local pg_logged
+    pg_logged="$(pg_log_since "$pg_log_offset")"
+    if [[ -n "$pg_logged" ]]; then
+      summary="PostgreSQL during $server $workload $*: $(wc -l <<<"$pg_logged") lines at WARNING or worse; first: \`$(head -n 1 <<<"$pg_logged")\`"
+      echo "    $summary" >&2
+      echo "$summary" >>"$server_logs"
+    fi
+  fi
   echo "$line" | tee -a "$out_jsonl" >&2
 }
 
@@ -289,6 +443,14 @@ done
 for server in posfeed nchan; do
   run "$server" write --writers "$writers" --seconds "$write_seconds"
 done
+# PostgreSQL, posfeed only (Nchan has no such mode): durable writes through one node, through
+# three (writers round-robin over them), the same with the NOTIFY inside the write
+# transaction, and the cross-node fan-out (streams and publishes round-robin over three).
+run pg:1 write --writers "$writers" --seconds "$write_seconds"
+run "pg:$pg_nodes" write --writers "$writers" --seconds "$write_seconds"
+run "pg:$pg_nodes:in_transaction" write --writers "$writers" --seconds "$write_seconds"
+run "pg:$pg_nodes" fanout --subscribers "$pg_fan_n" --rate "$pg_fan_rate" \
+  --seconds "$pg_fan_seconds" --drain-s 30 --publishers "$pg_fan_publishers"
 elapsed=$((SECONDS - t0))
 
 # ---- the table
@@ -298,6 +460,7 @@ python3 "$here/results_table.py" "$out_jsonl" \
   --machine "$(uname -a)" --cores "$(nproc)" --cpu "$cpu" --memory "$mem" \
   --date "$started" --commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   --nginx "$(nginx -v 2>&1)" --nchan "$(dpkg-query -W -f='${Version}' libnginx-mod-nchan)" \
+  --postgres "$("$pg_bin/postgres" --version)" \
   --nofile "$hard_nofile" --elapsed "$elapsed" --commands "$commands" --server-logs "$server_logs" \
   --raw "$(basename "$out_jsonl")" "${notes[@]/#/--note=}" >"$out_md"
 cat "$out_md"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns the posfeed-bench result lines of one bench/compare.sh run into its Markdown report:
-one table with posfeed's figure, Nchan's and their ratio per row, the SPEC 11 / issue 7
-targets checked against posfeed's figures, the machine, and the commands run.
+one table with posfeed's figure, Nchan's and their ratio per row (the PostgreSQL rows are
+posfeed's only), the SPEC 11 / issue 7 targets and those of "Several nodes on PostgreSQL"
+checked against posfeed's figures, the machine, and the commands run.
 
     results_table.py RESULTS.jsonl --machine ... [--note=TEXT ...] > RESULTS.md
 """
@@ -54,11 +55,25 @@ def ratio(a, b):
     return f"{a / b:.2f}"
 
 
+# The labels compare.sh gives the PostgreSQL rows, and how the table names them.
+PG_WRITE_ROWS = (
+    ("posfeed-pg1", "1 node"),
+    ("posfeed-pg3", "3 nodes"),
+    ("posfeed-pg3-in_transaction", "3 nodes, NOTIFY in the transaction"),
+)
+PG_FANOUT_LABEL = "posfeed-pg3"
+
+
+def is_posfeed(r):
+    """posfeed's rows: SQLite ("posfeed") and PostgreSQL ("posfeed-pg…")."""
+    return r.get("label") == "posfeed" or str(r.get("label", "")).startswith("posfeed-")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     for name in ("machine", "cores", "cpu", "memory", "date", "commit", "nginx", "nchan",
-                 "nofile", "elapsed", "commands", "server_logs", "raw"):
+                 "postgres", "nofile", "elapsed", "commands", "server_logs", "raw"):
         ap.add_argument("--" + name.replace("_", "-"), dest=name, default="")
     ap.add_argument("--note", action="append", default=[])
     args = ap.parse_args()
@@ -70,8 +85,14 @@ def main():
         table.append((workload, n, metric + (f" ({note})" if note else ""), fmt(pf, digits),
                       fmt(nx, digits), ratio(pf, nx), better))
 
+    def add_posfeed_only(workload, n, metric, pf, digits=0, better=""):
+        table.append((workload, n, metric, fmt(pf, digits), "n/a", "—", better))
+
+    # The rows posfeed (SQLite) and Nchan share; the PostgreSQL rows have their own section.
+    pg_labels = {label for label, _ in PG_WRITE_ROWS} | {PG_FANOUT_LABEL}
+    shared = [r for r in rows if r.get("label") not in pg_labels]
     sizes = []
-    for r in rows:
+    for r in shared:
         if (r.get("workload") in ("idle", "fanout") and r.get("subscribers") is not None
                 and r.get("subscribers") not in sizes):
             sizes.append(r.get("subscribers"))
@@ -89,7 +110,7 @@ def main():
             add("idle", f"{n:,}", "streams connected per second", get(pf, "connects_per_s"),
                 get(nx, "connects_per_s"), 0, "↑")
         rates = []
-        for r in rows:
+        for r in shared:
             if r.get("workload") == "fanout" and r.get("subscribers") == n and \
                     r.get("rate") not in rates:
                 rates.append(r.get("rate"))
@@ -134,11 +155,43 @@ def main():
                 get(nx, "ack_latency_ms", q), 2, "↓")
         add("write", label, "errors", get(pf, "errors"), get(nx, "errors"), 0, "= 0")
 
+    # PostgreSQL (several nodes on one database): posfeed only, Nchan has no such mode.
+    for pg_label, nodes in PG_WRITE_ROWS:
+        pf = find(rows, "write", pg_label)
+        if not pf:
+            continue
+        label = f"{nodes}, {fmt(get(pf, 'writers'))} writers"
+        add_posfeed_only("write (PostgreSQL)", label, "acknowledged durable writes per second",
+                         get(pf, "commits_per_s"), 0, "↑")
+        for q in ("p50", "p99"):
+            add_posfeed_only("write (PostgreSQL)", label, f"ack latency {q}, ms",
+                             get(pf, "ack_latency_ms", q), 2, "↓")
+        add_posfeed_only("write (PostgreSQL)", label, "errors", get(pf, "errors"), 0, "= 0")
+    pg_fan = find(rows, "fanout", PG_FANOUT_LABEL)
+    if pg_fan:
+        label = (f"{fmt(get(pg_fan, 'subscribers'))} over 3 nodes "
+                 f"({fmt(get(pg_fan, 'rate'))}/s × {fmt(get(pg_fan, 'seconds'))} s)")
+        add_posfeed_only("fanout (PostgreSQL)", label, "cross-node deliveries per second",
+                         get(pg_fan, "deliveries_per_s"), 0, "↑")
+        for q in ("p50", "p99", "max"):
+            add_posfeed_only("fanout (PostgreSQL)", label,
+                             f"cross-node publish-to-receive latency {q}, ms",
+                             get(pg_fan, "latency_ms", q), 2, "↓")
+        add_posfeed_only("fanout (PostgreSQL)", label, "events lost", get(pg_fan, "lost"), 0,
+                         "= 0")
+        add_posfeed_only("fanout (PostgreSQL)", label, "events duplicated",
+                         get(pg_fan, "duplicates"), 0, "= 0")
+        add_posfeed_only("fanout (PostgreSQL)", label, "publish errors",
+                         get(pg_fan, "publish_errors"), 0, "= 0")
+        add_posfeed_only("fanout (PostgreSQL)", label, "streams closed by a node",
+                         get(pg_fan, "closed_after_live"), 0, "= 0")
+
     out = []
     w = out.append
     w(f"# posfeed vs Nchan — {args.date}")
     w("")
-    w(f"Commit `{args.commit}`; {args.nginx}, libnginx-mod-nchan {args.nchan}. "
+    w(f"Commit `{args.commit}`; {args.nginx}, libnginx-mod-nchan {args.nchan}"
+      f"{'; ' + args.postgres if args.postgres else ''}. "
       f"Made by `bench/compare.sh` in {args.elapsed} s; raw result lines: `{args.raw}`.")
     w("")
     w("| workload | N | metric | posfeed | nchan | ratio posfeed/nchan | better |")
@@ -152,7 +205,12 @@ def main():
       "summed over the nginx master and workers (shared memory pages a process touched count "
       "in its RSS, so RssAnon is shown too). Kernel socket buffers are not included. Nchan's "
       "publish is an in-memory append; posfeed's is a durable SQLite commit (group commit, "
-      "acknowledged after fsync).")
+      "acknowledged after fsync). The PostgreSQL rows are posfeed's alone (Nchan has no "
+      "several-node mode, hence \"n/a\"): fresh `posfeed serve` nodes on one new database of a "
+      "scratch PostgreSQL with `fsync` and `synchronous_commit` on, a write acknowledged after "
+      "its COMMIT returned; writers, publish connections and streams are spread round-robin "
+      "over the nodes, so about two thirds of the fan-out row's deliveries cross nodes (a "
+      "commit through one node, received on another).")
     w("")
 
     # Targets (issue 7), from posfeed's rows.
@@ -172,7 +230,7 @@ def main():
         checks.append(("server memory per idle subscriber ≤ 4 KiB",
                        f"{fmt(per)} bytes RSS at N = {largest.get('subscribers'):,}",
                        "PASS" if per is not None and per <= 4096 else "FAIL"))
-    fan = [r for r in rows if r.get("workload") == "fanout" and r.get("subscribers") == 10000]
+    fan = [r for r in shared if r.get("workload") == "fanout" and r.get("subscribers") == 10000]
     rates = sorted({r.get("rate") for r in fan})
     # The lowest rate both keep up with, for latency; the highest (saturating), for capacity.
     pf = find(rows, "fanout", "posfeed", subscribers=10000, rate=rates[0]) if rates else None
@@ -206,14 +264,14 @@ def main():
                        "PASS" if v is not None and v >= 500000 else "FAIL"))
     bad = []
     for r in rows:
-        if r.get("label") != "posfeed":
+        if not is_posfeed(r):
             continue
         for key in ("lost", "duplicates"):
             if r.get(key) not in (None, 0):
-                bad.append(f"{r['workload']} N={r.get('subscribers', r.get('events'))}: "
-                           f"{key} {r[key]}")
+                bad.append(f"{r['label']} {r['workload']} "
+                           f"N={r.get('subscribers', r.get('events'))}: {key} {r[key]}")
         if "error" in r:
-            bad.append(f"{r['workload']}: {r['error']}")
+            bad.append(f"{r['label']} {r['workload']}: {r['error']}")
     checks.append(("zero lost or duplicated events in every posfeed row",
                    "; ".join(bad) if bad else "0 lost, 0 duplicated", "FAIL" if bad else "PASS"))
     w("| target | posfeed | |")
@@ -221,6 +279,41 @@ def main():
     for c in checks:
         w("| " + " | ".join(c) + " |")
     w("")
+
+    # Targets of "Several nodes on PostgreSQL", from the PostgreSQL rows.
+    pg_checks = []
+    pf = find(rows, "write", "posfeed-pg3")
+    if pf:
+        v = get(pf, "commits_per_s")
+        text = f"{fmt(v)} writes/s (NOTIFY after commit, the default)"
+        intx = find(rows, "write", "posfeed-pg3-in_transaction")
+        if intx:
+            text += f"; {fmt(get(intx, 'commits_per_s'))} writes/s with the NOTIFY in the " \
+                    "transaction"
+        one = find(rows, "write", "posfeed-pg1")
+        if one:
+            text += f"; one node: {fmt(get(one, 'commits_per_s'))} writes/s"
+        pg_checks.append(("≥ 10,000 acknowledged writes/s through three nodes", text,
+                          "PASS" if v is not None and v >= 10000 and not get(pf, "errors")
+                          else "FAIL"))
+    if pg_fan:
+        p99 = get(pg_fan, "latency_ms", "p99")
+        pg_checks.append((f"cross-node p99 ≤ 50 ms at {fmt(get(pg_fan, 'rate'))} writes/s",
+                          f"{fmt(p99, 2)} ms to {fmt(get(pg_fan, 'live'))} streams on 3 nodes",
+                          "PASS" if p99 is not None and p99 <= 50 else "FAIL"))
+        lost, dup = get(pg_fan, "lost"), get(pg_fan, "duplicates")
+        pg_checks.append(("zero lost or duplicated across nodes",
+                          f"{fmt(lost)} lost, {fmt(dup)} duplicated of "
+                          f"{fmt(get(pg_fan, 'expected'))}",
+                          "PASS" if lost == 0 and dup == 0 else "FAIL"))
+    if pg_checks:
+        w("## Targets (several nodes on PostgreSQL)")
+        w("")
+        w("| target | posfeed | |")
+        w("|---|---|---|")
+        for c in pg_checks:
+            w("| " + " | ".join(c) + " |")
+        w("")
     for note in args.note:
         w(f"- {note}")
     if args.note:
@@ -253,6 +346,10 @@ def main():
       "scope, `limits.max_connections` the hard open-file limit minus 100, "
       "`limits.streams_per_credential` 100000, "
       "`limits.writes_per_second` and `limits.write_burst` 1000000000, the rest default; "
+      "the PostgreSQL rows: a new database on the scratch PostgreSQL, RmSystem 1 and the key "
+      "created in it, then each node a fresh `posfeed serve --listen 127.0.0.1:0 --db "
+      "postgresql://…` with that same configuration, `?posfeed_notify=in_transaction` "
+      "appended to every node's URL in that row; "
       "Nchan: `bench/nchan.conf`, a fresh channel per run).")
     w("")
     w("```")

@@ -81,16 +81,11 @@ class fanout_sink final : public stream_sink {
 } // namespace
 
 boost::json::object run_fanout(const bench_options& options) {
-    const auto url = parse_http_url(options.stream_url);
-    const auto pub_url = parse_http_url(options.publish_url);
-    if (!url || !pub_url) {
-        throw std::runtime_error("--stream-url and --publish-url must be http://IPV4:PORT/...");
-    }
+    const auto requests = stream_request::from(options);
+    const auto templates = publish_template::from(options);
     if (options.rate <= 0 || options.seconds <= 0) {
         throw std::runtime_error("--rate and --seconds must be positive");
     }
-    const auto request = stream_request::make(*url, options.headers, options.live_on == "headers");
-    const auto tmpl = publish_template::from(options, *pub_url);
     const auto total = static_cast<std::int64_t>(std::llround(options.rate * options.seconds));
     runtime rt(options.threads);
     publish_log log(total);
@@ -103,7 +98,7 @@ boost::json::object run_fanout(const bench_options& options) {
         sinks.push_back(std::make_unique<fanout_sink>(table, log, per_thread_reserve));
         sink_ptrs.push_back(sinks.back().get());
     }
-    stream_pool pool(rt, request, options, sink_ptrs);
+    stream_pool pool(rt, requests, options, sink_ptrs);
     std::uint64_t live = 0;
     bool drained = false;
     std::int64_t publish_end_ns = 0;
@@ -112,7 +107,7 @@ boost::json::object run_fanout(const bench_options& options) {
         live = pool.live();
         std::cerr << "posfeed-bench: publishing " << total << " events at " << options.rate
                   << "/s to " << live << " streams\n";
-        co_await publish_all(rt.context(0), tmpl, options.publishers, options.rate, log);
+        co_await publish_all(rt.context(0), templates, options.publishers, options.rate, log);
         publish_end_ns = now_ns();
         const auto expected = static_cast<std::uint64_t>(log.published) * live;
         const std::int64_t deadline = now_ns() + static_cast<std::int64_t>(options.drain_s * 1e9);

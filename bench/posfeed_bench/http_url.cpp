@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address_v4.hpp>
 
 #include <charconv>
+#include <stdexcept>
 
 namespace posfeed_bench {
 
@@ -35,6 +36,26 @@ std::optional<http_url> parse_http_url(std::string_view text) {
         return std::nullopt;
     }
     return url;
+}
+
+std::vector<http_url> parse_http_url_list(std::string_view text, std::string_view flag) {
+    constexpr std::string_view separator = ",http://";
+    std::vector<http_url> urls;
+    while (true) {
+        const auto next = text.find(separator);
+        const std::string_view entry = text.substr(0, next);
+        auto url = parse_http_url(entry);
+        if (!url) {
+            throw std::runtime_error(std::string(flag) + " must be http://IPV4:PORT/... or a " +
+                                     "comma-separated list of them; '" + std::string(entry) +
+                                     "' is not");
+        }
+        urls.push_back(std::move(*url));
+        if (next == std::string_view::npos) {
+            return urls;
+        }
+        text.remove_prefix(next + 1);
+    }
 }
 
 } // namespace posfeed_bench

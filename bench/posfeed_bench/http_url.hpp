@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace posfeed_bench {
 
@@ -18,5 +19,12 @@ struct http_url {
 
 /// Parses `text`; nullopt when it is not `http://IPV4[:PORT][/...]`.
 [[nodiscard]] std::optional<http_url> parse_http_url(std::string_view text);
+
+/// Parses the value of a URL flag (`flag`, e.g. "--stream-url"): one URL, or several separated
+/// by commas. A comma separates entries only where `http://` follows it, so a comma inside a
+/// URL (`?want=products,levels`) stays in that URL. Throws std::runtime_error naming `flag` and
+/// the entry when an entry is not `http://IPV4[:PORT][/...]`.
+[[nodiscard]] std::vector<http_url> parse_http_url_list(std::string_view text,
+                                                        std::string_view flag);
 
 } // namespace posfeed_bench

@@ -4,7 +4,6 @@
 #include "workloads.hpp"
 
 #include <iostream>
-#include <stdexcept>
 
 namespace posfeed_bench {
 namespace {
@@ -26,18 +25,14 @@ class idle_sink final : public stream_sink {
 } // namespace
 
 boost::json::object run_idle(const bench_options& options) {
-    const auto url = parse_http_url(options.stream_url);
-    if (!url) {
-        throw std::runtime_error("--stream-url must be http://IPV4:PORT/...");
-    }
-    const auto request = stream_request::make(*url, options.headers, options.live_on == "headers");
+    const auto requests = stream_request::from(options);
     runtime rt(options.threads);
     std::vector<idle_sink> sinks(rt.size());
     std::vector<stream_sink*> sink_ptrs;
     for (auto& s : sinks) {
         sink_ptrs.push_back(&s);
     }
-    stream_pool pool(rt, request, options, sink_ptrs);
+    stream_pool pool(rt, requests, options, sink_ptrs);
     memory_sample before;
     memory_sample after;
     memory_sample after_settle;

@@ -36,8 +36,9 @@ void add_common(CLI::App& cmd, bench_options& o) {
     cmd.add_option("--threads", o.threads, "io threads of the tool (default 1)")
         ->check(CLI::Range(1, 64));
     cmd.add_option("--stream-url", o.stream_url,
-                   "http URL of one subscription, e.g. "
-                   "http://127.0.0.1:8080/eventsource?want=products");
+                   "http URL of the subscription, e.g. "
+                   "http://127.0.0.1:8080/eventsource?want=products; or a comma-separated list "
+                   "(stream i uses URL i % n)");
     cmd.add_option("--live-on", o.live_on,
                    "when a stream counts as live: 'ready' (posfeed's event: ready) or "
                    "'headers' (the 200 head, for Nchan)")
@@ -52,7 +53,8 @@ void add_common(CLI::App& cmd, bench_options& o) {
     cmd.add_option("--timeout-s", o.timeout_s, "give up connecting (or replaying) after it");
     cmd.add_option("--publish-url", o.publish_url,
                    "http URL publishes are sent to, e.g. "
-                   "http://127.0.0.1:8080/openapi/Products");
+                   "http://127.0.0.1:8080/openapi/Products; or a comma-separated list "
+                   "(publish connection or writer j uses URL j % n)");
     cmd.add_option("--publish-method", o.publish_method, "POST (default), PATCH or PUT")
         ->check(CLI::IsMember({"POST", "PATCH", "PUT"}));
     cmd.add_option("--publish-body", o.publish_body,

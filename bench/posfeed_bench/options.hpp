@@ -9,9 +9,9 @@ namespace posfeed_bench {
 /// Every command-line setting of posfeed-bench (main.cpp documents each flag).
 struct bench_options {
     std::string label;
-    std::string stream_url;
+    std::string stream_url;           ///< one URL or a comma-separated list (parse_http_url_list)
     std::vector<std::string> headers; ///< "Name: value", on streams and publishes
-    std::string publish_url;
+    std::string publish_url;          ///< one URL or a comma-separated list (parse_http_url_list)
     std::string publish_method = "POST";
     std::string publish_body = "bench-{seq}- {pad}";
     std::string content_type = "application/json";

@@ -68,12 +68,14 @@ asio::awaitable<void> publish_loop(asio::io_context& ctx, const publish_template
 
 } // namespace
 
-asio::awaitable<void> publish_all(asio::io_context& ctx, const publish_template& tmpl,
-                                  int connections, double rate, publish_log& log) {
+asio::awaitable<void> publish_all(asio::io_context& ctx,
+                                  std::span<const publish_template> templates, int connections,
+                                  double rate, publish_log& log) {
     pacing pace{.start_ns = now_ns(), .period_ns = rate > 0 ? 1e9 / rate : 0.0};
     log.first_send_ns = pace.start_ns;
     pace.running = std::max(1, connections);
     for (int i = 0; i < pace.running; ++i) {
+        const auto& tmpl = templates[static_cast<std::size_t>(i) % templates.size()];
         asio::co_spawn(ctx, publish_loop(ctx, tmpl, pace, log), asio::detached);
     }
     while (pace.running > 0) {

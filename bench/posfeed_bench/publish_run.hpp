@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,9 +32,11 @@ struct publish_log {
 };
 
 /// Publishes sequence numbers 0 .. log.total-1 over `connections` keep-alive connections on
-/// `ctx`: paced evenly at `rate` per second, or as fast as the server answers when `rate` is 0.
-/// Returns when every one has been answered.
-asio::awaitable<void> publish_all(asio::io_context& ctx, const publish_template& tmpl,
-                                  int connections, double rate, publish_log& log);
+/// `ctx`, connection j to `templates[j % templates.size()]` (round-robin over the servers; at
+/// least one template, outliving the run): paced evenly at `rate` per second, or as fast as
+/// the servers answer when `rate` is 0. Returns when every one has been answered.
+asio::awaitable<void> publish_all(asio::io_context& ctx,
+                                  std::span<const publish_template> templates, int connections,
+                                  double rate, publish_log& log);
 
 } // namespace posfeed_bench

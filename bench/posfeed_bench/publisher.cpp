@@ -26,6 +26,19 @@ std::string publish_template::body_for(std::int64_t seq) const {
     return text;
 }
 
+std::vector<publish_template> publish_template::from(const bench_options& o) {
+    std::vector<publish_template> templates;
+    for (auto& url : parse_http_url_list(o.publish_url, "--publish-url")) {
+        templates.push_back({.url = std::move(url),
+                             .method = o.publish_method,
+                             .headers = o.headers,
+                             .content_type = o.content_type,
+                             .body = o.publish_body,
+                             .pad = o.pad});
+    }
+    return templates;
+}
+
 std::string publish_template::request(std::int64_t seq) const {
     const std::string payload = body_for(seq);
     std::string text = method + " " + url.target + " HTTP/1.1\r\nHost: " + url.authority() +

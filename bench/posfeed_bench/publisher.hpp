@@ -31,15 +31,9 @@ struct publish_template {
     [[nodiscard]] std::string body_for(std::int64_t seq) const;
 
     /// The publish flags of `o` (--publish-method, --header, --content-type, --publish-body,
-    /// --pad) toward `url`.
-    static publish_template from(const bench_options& o, const http_url& url) {
-        return {.url = url,
-                .method = o.publish_method,
-                .headers = o.headers,
-                .content_type = o.content_type,
-                .body = o.publish_body,
-                .pad = o.pad};
-    }
+    /// --pad), one template per URL of `--publish-url`; publish connection (or writer) j of a
+    /// run uses entry j % size. Throws std::runtime_error for a bad URL.
+    static std::vector<publish_template> from(const bench_options& o);
 };
 
 /// The answer to one publish: the HTTP status (0 when there was none) and, when it failed,

@@ -48,16 +48,11 @@ class replay_sink final : public stream_sink {
 } // namespace
 
 boost::json::object run_replay(const bench_options& options) {
-    const auto url = parse_http_url(options.stream_url);
-    const auto pub_url = parse_http_url(options.publish_url);
-    if (!url || !pub_url) {
-        throw std::runtime_error("--stream-url and --publish-url must be http://IPV4:PORT/...");
-    }
+    const auto requests = stream_request::from(options);
+    const auto templates = publish_template::from(options);
     if (options.events <= 0) {
         throw std::runtime_error("--events must be positive");
     }
-    const auto request = stream_request::make(*url, options.headers, options.live_on == "headers");
-    const auto tmpl = publish_template::from(options, *pub_url);
     // Everything on one thread: one stream cannot use more.
     bench_options one = options;
     one.threads = 1;
@@ -65,14 +60,15 @@ boost::json::object run_replay(const bench_options& options) {
     runtime rt(1);
     publish_log log(options.events);
     replay_sink sink(options.events);
-    stream_pool pool(rt, request, one, {&sink});
+    stream_pool pool(rt, requests, one, {&sink});
     std::int64_t connect_ns = 0;
     std::int64_t publish_end_ns = 0;
     bool complete = false;
     bool stalled = false;
     rt.run([&]() -> asio::awaitable<void> {
         std::cerr << "posfeed-bench: publishing " << options.events << " events\n";
-        co_await publish_all(rt.context(0), tmpl, options.publishers, options.replay_rate, log);
+        co_await publish_all(rt.context(0), templates, options.publishers, options.replay_rate,
+                             log);
         publish_end_ns = now_ns();
         std::cerr << "posfeed-bench: published " << log.published << " in "
                   << static_cast<double>(publish_end_ns - log.first_send_ns) / 1e9

@@ -9,9 +9,9 @@
 
 namespace posfeed_bench {
 
-stream_pool::stream_pool(runtime& rt, const stream_request& request, const bench_options& options,
-                         std::vector<stream_sink*> sinks)
-    : runtime_(rt), request_(request), options_(options), sinks_(std::move(sinks)) {}
+stream_pool::stream_pool(runtime& rt, std::span<const stream_request> requests,
+                         const bench_options& options, std::vector<stream_sink*> sinks)
+    : runtime_(rt), requests_(requests), options_(options), sinks_(std::move(sinks)) {}
 
 std::string stream_pool::first_error() const {
     std::lock_guard lock(error_mutex_);
@@ -43,8 +43,9 @@ asio::awaitable<void> stream_pool::open(std::uint32_t count) {
 asio::awaitable<void> stream_pool::launcher(std::size_t thread, std::uint32_t count) {
     auto& ctx = runtime_.context(thread);
     for (std::uint32_t i = next_++; i < count; i = next_++) {
-        auto sub = std::make_unique<subscriber>(
-            ctx, request_, i, source_address(i, options_.source_addresses), *sinks_[thread]);
+        auto sub = std::make_unique<subscriber>(ctx, requests_[i % requests_.size()], i,
+                                                source_address(i, options_.source_addresses),
+                                                *sinks_[thread]);
         subscriber& s = *sub;
         subscribers_[i] = std::move(sub);
         const std::string error = co_await s.open();

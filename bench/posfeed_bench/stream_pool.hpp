@@ -7,17 +7,20 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace posfeed_bench {
 
 /// N event streams opened with bounded concurrency over the runtime's threads; subscriber i
-/// lives on the thread that opened it and reports to that thread's sink.
+/// sends `requests[i % requests.size()]` (round-robin over the servers), lives on the thread
+/// that opened it and reports to that thread's sink.
 class stream_pool {
   public:
-    /// `sinks[t]` receives the events of thread t (one per runtime context).
-    stream_pool(runtime& rt, const stream_request& request, const bench_options& options,
+    /// `requests` (at least one) must outlive the pool; `sinks[t]` receives the events of
+    /// thread t (one per runtime context).
+    stream_pool(runtime& rt, std::span<const stream_request> requests, const bench_options& options,
                 std::vector<stream_sink*> sinks);
 
     /// Opens `count` streams, `options.concurrency` at a time, and returns when each is live
@@ -35,7 +38,7 @@ class stream_pool {
     asio::awaitable<void> launcher(std::size_t thread, std::uint32_t count);
 
     runtime& runtime_;
-    const stream_request& request_;
+    std::span<const stream_request> requests_;
     const bench_options& options_;
     std::vector<stream_sink*> sinks_;
     std::vector<std::unique_ptr<subscriber>> subscribers_;

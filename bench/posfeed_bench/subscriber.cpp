@@ -30,6 +30,14 @@ stream_request stream_request::make(const http_url& url, const std::vector<std::
     return stream_request{.url = url, .text = std::move(text), .live_on_headers = live_on_headers};
 }
 
+std::vector<stream_request> stream_request::from(const bench_options& o) {
+    std::vector<stream_request> requests;
+    for (const auto& url : parse_http_url_list(o.stream_url, "--stream-url")) {
+        requests.push_back(make(url, o.headers, o.live_on == "headers"));
+    }
+    return requests;
+}
+
 subscriber::subscriber(asio::io_context& ctx, const stream_request& request, std::uint32_t index,
                        std::uint32_t source_address, stream_sink& sink)
     : socket_(ctx), request_(request), index_(index), source_address_(source_address), sink_(sink) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http_url.hpp"
+#include "options.hpp"
 #include "stream_parser.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -24,6 +25,10 @@ struct stream_request {
     /// Builds the request for `url` with extra `headers` ("Name: value").
     static stream_request make(const http_url& url, const std::vector<std::string>& headers,
                                bool live_on_headers);
+
+    /// One request per URL of `--stream-url` in `o`, with its --header and --live-on; stream i
+    /// of a run uses entry i % size. Throws std::runtime_error for a bad URL.
+    static std::vector<stream_request> from(const bench_options& o);
 };
 
 /// Receives what the streams of one thread read. Called on that thread only.

@@ -47,14 +47,10 @@ asio::awaitable<void> write_loop(asio::io_context& ctx, const publish_template& 
 } // namespace
 
 boost::json::object run_write(const bench_options& options) {
-    const auto pub_url = parse_http_url(options.publish_url);
-    if (!pub_url) {
-        throw std::runtime_error("--publish-url must be http://IPV4:PORT/...");
-    }
+    const auto templates = publish_template::from(options);
     if (options.writers <= 0 || options.seconds <= 0) {
         throw std::runtime_error("--writers and --seconds must be positive");
     }
-    const auto tmpl = publish_template::from(options, *pub_url);
     runtime rt(1);
     write_tally tally;
     std::int64_t start_ns = 0;
@@ -63,7 +59,9 @@ boost::json::object run_write(const bench_options& options) {
         start_ns = now_ns();
         tally.deadline_ns = start_ns + static_cast<std::int64_t>(options.seconds * 1e9);
         tally.running = options.writers;
+        // Writer i to publish URL i % n: round-robin over the servers.
         for (int i = 0; i < options.writers; ++i) {
+            const auto& tmpl = templates[static_cast<std::size_t>(i) % templates.size()];
             asio::co_spawn(rt.context(0), write_loop(rt.context(0), tmpl, tally), asio::detached);
         }
         while (tally.running > 0) {
