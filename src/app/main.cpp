@@ -76,18 +76,22 @@ int serve(core::config cfg, const std::string& config_file, const CLI::App& cmd)
         if (cmd.count("--demo") == 0) {
             cfg.demo = from_file.demo;
         }
+        if (cmd.count("--log-format") == 0) {
+            cfg.log_format = from_file.log_format;
+        }
         const auto keep = cfg;
         cfg = from_file;
         cfg.listen = keep.listen;
         cfg.db = keep.db;
         cfg.threads = keep.threads;
         cfg.demo = keep.demo;
+        cfg.log_format = keep.log_format;
     }
     if (auto s = core::validate(cfg); !s.ok()) {
         std::cerr << "posfeed: " << s.err().message << "\n";
         return 2;
     }
-    core::init_logging(cfg.log_level);
+    core::init_logging(cfg.log_level, cfg.log_format);
     raise_fd_limit(cfg.limits.max_connections);
     auto db = store::open_store(cfg.db);
     std::string demo_key;
@@ -130,6 +134,8 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--threads", cfg.threads, "worker threads (0: one per core)");
     serve_cmd->add_flag("--demo", cfg.demo,
                         "create RmSystem 1 with sample data and a store simulator");
+    serve_cmd->add_option("--log-format", cfg.log_format,
+                          "log lines as text (the default) or json (one object per line)");
 
     std::string db_url = cfg.db;
     std::string id;

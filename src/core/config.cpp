@@ -105,6 +105,7 @@ status load_config_file(const std::string& path, config& cfg) {
     top.get("threads", cfg.threads);
     top.get("demo", cfg.demo);
     top.get("log_level", cfg.log_level);
+    top.get("log_format", cfg.log_format);
     top.get("shutdown_grace_ms", cfg.shutdown_grace_ms);
     top.get("cors_origins", cfg.cors_origins);
     if (const auto* t = top.sub("feed")) {
@@ -167,6 +168,7 @@ status validate(const config& cfg) {
                                                                "error", "critical", "off"};
     check(std::find(levels.begin(), levels.end(), cfg.log_level) != levels.end(), "log_level",
           "one of trace, debug, info, warn, error, critical, off");
+    check(cfg.log_format == "text" || cfg.log_format == "json", "log_format", "text or json");
     check(cfg.threads >= 0 && cfg.threads <= 256, "threads", "0 (one per core) to 256");
     check(split_host_port(cfg.listen).ok(), "listen",
           "HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");

@@ -51,7 +51,8 @@ struct config {
     int threads = 0; ///< worker threads; 0 means one per core
     bool demo = false;
     std::string log_level = "info";
-    int shutdown_grace_ms = 3000; ///< how long shutdown waits for writes to finish
+    std::string log_format = "text"; ///< `text` or `json` (one JSON object per line)
+    int shutdown_grace_ms = 3000;    ///< how long shutdown waits for writes to finish
     std::vector<std::string> cors_origins;
     feed_config feed;
     history_config history;
@@ -60,8 +61,8 @@ struct config {
 };
 
 /// Checks every setting against its accepted range (e.g. replay_batch >= 1, a known
-/// log_level), so that a zero or a typo cannot quietly turn a feature off; the message names
-/// each offending key.
+/// log_level and log_format), so that a zero or a typo cannot quietly turn a feature off; the
+/// message names each offending key.
 status validate(const config& cfg);
 
 /// Reads a TOML file into `cfg`, overriding only the keys it names. Unknown keys are errors

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 
 namespace posfeed::http {
 namespace {
@@ -44,6 +45,26 @@ std::optional<http_error> read_error(const boost::system::error_code& ec, bool r
     return std::nullopt;
 }
 
+/// Logs an answered request (not an event stream: eventsource.cpp logs those): at `debug`
+/// below 400, at `info` from 400 on (docs/decisions.md, decision 38). The target is redacted.
+void log_request(const request& req, int status, std::chrono::steady_clock::time_point started) {
+    const auto level = status < 400 ? spdlog::level::debug : spdlog::level::info;
+    if (!core::log_enabled(level)) {
+        return; // skip the redaction and formatting of a line nobody reads
+    }
+    const double ms = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count() /
+                      1000.0;
+    const std::string_view method = req.method_string();
+    const std::string target = core::redact_target(req.target());
+    core::log(level, fmt::format("{} {} {} {:.1f}ms", method, target, status, ms),
+              {{"method", method, false},
+               {"target", target, false},
+               {"status", status, false},
+               {"duration_ms", std::round(ms * 10) / 10, false}});
+}
+
 asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t shard,
                             connection_slot& slot) {
     beast::flat_buffer buffer;
@@ -62,6 +83,11 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
                     dummy.keep_alive(false);
                     auto res = error_response(dummy, *err);
                     res.keep_alive(false);
+                    // The request is incomplete: neither its target nor its headers are logged.
+                    const int status = static_cast<int>(res.result_int());
+                    core::log(spdlog::level::info,
+                              fmt::format("request not read: {} {}", status, err->code_name()),
+                              {{"status", status, false}, {"code", err->code_name(), false}});
                     stream.expires_after(std::chrono::seconds(5));
                     co_await beast_http::async_write(stream, res, use_tuple);
                 }
@@ -76,6 +102,7 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
         if (!t.ok()) {
             auto res = error_response(req, t.err());
             res.keep_alive(false);
+            log_request(req, static_cast<int>(res.result_int()), started);
             co_await beast_http::async_write(stream, res, use_tuple);
             break;
         }
@@ -99,13 +126,8 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
         if (ctx.shutting_down) {
             res.keep_alive(false);
         }
-        const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - started)
-                            .count() /
-                        1000.0;
         ctx.stats.request(static_cast<int>(res.result_int()));
-        spdlog::info("{} {} {} {:.1f}ms", std::string_view(req.method_string()),
-                     core::redact_target(req.target()), res.result_int(), ms);
+        log_request(req, static_cast<int>(res.result_int()), started);
         stream.expires_after(std::chrono::seconds(30));
         auto [wec, wn] = co_await beast_http::async_write(stream, res, use_tuple);
         if (wec || !res.keep_alive()) {

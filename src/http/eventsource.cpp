@@ -55,8 +55,13 @@ asio::awaitable<void> refuse(context& ctx, beast::tcp_stream& stream, const requ
     auto res = error_response(req, err, retry_after_s, "GET");
     apply_cors(ctx.cfg, req, res);
     res.keep_alive(false);
-    spdlog::info("GET {} {}", logged_target, res.result_int());
-    ctx.stats.request(static_cast<int>(res.result_int()));
+    const int status = static_cast<int>(res.result_int());
+    core::log(spdlog::level::info, fmt::format("GET {} {}", logged_target, status),
+              {{"method", "GET", false},
+               {"target", logged_target, false},
+               {"status", status, false},
+               {"code", err.code_name()}});
+    ctx.stats.request(status);
     co_await beast_http::async_write(stream, res, use_tuple);
 }
 
@@ -83,7 +88,9 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
                                               logged_target);
     if (const auto followed = co_await async_follow(ctx.db, sr->cred.rmsystem, asio::use_awaitable);
         !followed.ok()) {
-        spdlog::warn("GET {}: {}", logged_target, followed.err().message);
+        core::log(spdlog::level::warn,
+                  fmt::format("GET {}: {}", logged_target, followed.err().message),
+                  {{"method", "GET", false}, {"target", logged_target, false}});
         co_await refuse(ctx, stream, req, logged_target, followed.err(), 1);
         co_return;
     }
@@ -102,17 +109,17 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     if (ec) {
         co_return;
     }
-    spdlog::info("GET {} 200 stream opened", logged_target);
+    live->opened();
     ctx.stats.stream_opened();
     ctx.stats.request(200);
 
     chunk_writer out(stream, std::chrono::milliseconds(ctx.cfg.limits.write_timeout_ms));
-    const auto ready_rve = co_await replay(ctx, out, live->sub(), *sr);
+    const auto ready_rve = co_await replay(ctx, out, live->sub(), *sr, live->sent());
     if (!ready_rve) {
         if (live->sub().closed()) {
             co_await out.finish();
         }
-        log_stream_closed(ctx, logged_target, live->sub(), out.error() == beast::error::timeout);
+        live->replay_ended(out.error());
         co_return;
     }
     // The live phase runs without this coroutine (or the connection's): see live_stream.

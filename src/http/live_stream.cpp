@@ -1,5 +1,6 @@
 #include "http/live_stream.hpp"
 
+#include "core/log.hpp"
 #include "feed/debug_packets.hpp"
 #include "feed/sse.hpp"
 #include "http/replay.hpp"
@@ -9,9 +10,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <span>
 
 namespace posfeed::http {
@@ -27,35 +30,82 @@ const std::string& keepalive_comment() {
     return text;
 }
 
+/// Numbers the streams of this process in their log lines, so that a stream's opened and
+/// closed lines can be paired.
+std::atomic<std::uint64_t> next_stream_id{1};
+
+/// Why a failed read or write of the socket ended a stream: the usual ways a client goes away
+/// are `client_closed`, anything else is an `error`.
+stream_end end_of(boost::system::error_code ec) {
+    if (!ec || ec == asio::error::eof || ec == asio::error::connection_reset ||
+        ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+        ec == asio::error::shut_down || ec == asio::error::not_connected) {
+        return stream_end::client_closed;
+    }
+    return stream_end::error;
+}
+
 } // namespace
 
-/// Logs the end of a stream (and counts a stalled write as a slow consumer).
-void log_stream_closed(context& ctx, const std::string& logged_target, const feed::subscriber& sub,
-                       bool write_timed_out) {
-    if (write_timed_out) {
-        ctx.stats.slow_consumer();
-        spdlog::warn("GET {} stream closed: a write made no progress for limits.write_timeout_ms",
-                     logged_target);
-    } else {
-        spdlog::info("GET {} stream closed{}{}", logged_target, sub.closed() ? ": " : "",
-                     sub.close_reason());
+std::string_view to_string(stream_end why) {
+    switch (why) {
+    case stream_end::client_closed:
+        return "client_closed";
+    case stream_end::slow_consumer:
+        return "slow_consumer";
+    case stream_end::write_timeout:
+        return "write_timeout";
+    case stream_end::revoked:
+        return "revoked";
+    case stream_end::shutdown:
+        return "shutdown";
+    case stream_end::error:
+        return "error";
     }
+    return "error";
 }
 
 live_stream::live_stream(context& ctx, asio::any_io_executor ex, std::size_t shard,
                          const stream_request& sr, std::string logged_target)
     : ctx_(ctx),
       sub_(shard, sr.cred.rmsystem, sr.filter, ctx.cfg.limits.subscriber_queue_bytes, sr.cred.id),
-      logged_target_(std::move(logged_target)), want_(sr.want.mask), conflate_(sr.conflate),
-      socket_(ex), timer_(ex) {
+      logged_target_(std::move(logged_target)),
+      id_(next_stream_id.fetch_add(1, std::memory_order_relaxed)), opened_at_(clock::now()),
+      want_(sr.want.mask), conflate_(sr.conflate), socket_(ex), timer_(ex) {
     ctx_.hub.attach(sub_);
 }
 
 live_stream::~live_stream() {
+    if (opened_ && !close_logged_) {
+        // Ended by an exception (logged by the connection) before it could log its close.
+        closed(sub_.closed() ? hub_reason() : stream_end::error, {});
+    }
     ctx_.hub.detach(sub_);
     ctx_.hub.close_stream(sub_.credential());
     if (following_) {
         ctx_.db.unfollow(sub_.rmsystem());
+    }
+}
+
+void live_stream::opened() {
+    opened_ = true;
+    opened_at_ = clock::now();
+    core::log(spdlog::level::info, "GET " + logged_target_ + " 200 stream opened",
+              {{"method", "GET", false},
+               {"target", logged_target_, false},
+               {"status", 200, false},
+               {"stream_id", id_},
+               {"rmsystem", sub_.rmsystem()}});
+}
+
+void live_stream::replay_ended(boost::system::error_code ec) {
+    state_ = state::ended;
+    if (ec == beast::error::timeout) {
+        closed(stream_end::write_timeout, ec);
+    } else if (sub_.closed()) {
+        closed(hub_reason(), ec);
+    } else {
+        closed(end_of(ec), ec);
     }
 }
 
@@ -94,9 +144,11 @@ void live_stream::wake() {
 /// The queue passed the unsent-bytes limit (called by the hub as it happens).
 void live_stream::overflowed() {
     if (conflate_) {
-        spdlog::info("stream of {} passed {} unsent bytes: it will be caught up with the "
-                     "latest state per record",
-                     sub_.rmsystem(), ctx_.cfg.limits.subscriber_queue_bytes);
+        core::log(spdlog::level::info,
+                  fmt::format("stream of {} passed {} unsent bytes: it will be caught up with the "
+                              "latest state per record",
+                              sub_.rmsystem(), ctx_.cfg.limits.subscriber_queue_bytes),
+                  {{"stream_id", id_}});
     } else if (state_ == state::writing) {
         // A slow consumer: abort the write it is stuck in; step() then closes the stream.
         boost::system::error_code ignored;
@@ -116,10 +168,7 @@ void live_stream::step() {
     }
     if (sub_.overflowed()) {
         if (!conflate_) {
-            ctx_.stats.slow_consumer();
-            spdlog::warn("stream of {} closed: slow consumer passed {} unsent bytes",
-                         sub_.rmsystem(), ctx_.cfg.limits.subscriber_queue_bytes);
-            end();
+            end(stream_end::slow_consumer);
         } else {
             catch_up();
         }
@@ -165,6 +214,7 @@ void live_stream::step() {
 /// everything queued, from buffers shared with every other subscriber.
 void live_stream::write() {
     std::size_t left = asio::buffer_size(bufs_);
+    chunk_bytes_ = left;
     bufs_[0] = chunk_head_.format(left);
     bufs_.push_back(asio::buffer(crlf));
     left = asio::buffer_size(bufs_);
@@ -204,11 +254,12 @@ void live_stream::written(boost::system::error_code ec) {
     groups_.clear();
     text_.clear();
     if (ec && !(ec == asio::error::operation_aborted && sub_.overflowed() && !timed_out_)) {
-        end();
+        end(timed_out_ ? stream_end::write_timeout : end_of(ec), ec);
         return;
     }
     if (!ec) {
-        count_delivered(ctx_, sub_, counts_);
+        sent_.events += count_delivered(ctx_, sub_, counts_);
+        sent_.bytes += chunk_bytes_;
     }
     step();
 }
@@ -240,7 +291,7 @@ void live_stream::timer_fired() {
         if (clock::now() < deadline) {
             arm(deadline);
         } else if (state_ == state::finishing) {
-            end();
+            end(hub_reason());
         } else {
             // A client that stops reading cannot hold the stream forever: a write that
             // makes no progress for write_timeout closes it (it resumes from its
@@ -263,7 +314,7 @@ void live_stream::watch_peer() {
                            // end) carries on; only a readable or failed socket is the peer's.
                            if (ec != asio::error::operation_aborted && gen == self->peer_gen_ &&
                                self->state_ != state::ended) {
-                               self->end();
+                               self->end(end_of(ec), ec);
                            }
                        });
 }
@@ -277,8 +328,10 @@ void live_stream::catch_up() {
     sub_.drop_queue();
     sub_.clear_overflow();
     ctx_.stats.conflation();
-    spdlog::info("stream of {} behind by over {} unsent bytes: conflated catch-up from {}",
-                 sub_.rmsystem(), ctx_.cfg.limits.subscriber_queue_bytes, sent_rve_.str());
+    core::log(spdlog::level::info,
+              fmt::format("stream of {} behind by over {} unsent bytes: conflated catch-up from {}",
+                          sub_.rmsystem(), ctx_.cfg.limits.subscriber_queue_bytes, sent_rve_.str()),
+              {{"stream_id", id_}});
     asio::co_spawn(socket_.get_executor(), run_catch_up(shared_from_this()), asio::detached);
 }
 
@@ -286,10 +339,14 @@ asio::awaitable<void> live_stream::run_catch_up(std::shared_ptr<live_stream> sel
     beast::tcp_stream stream(std::move(self->socket_));
     chunk_writer out(stream, std::chrono::milliseconds(self->ctx_.cfg.limits.write_timeout_ms));
     std::optional<core::rve> at;
+    bool failed = false;
     try {
-        at = co_await conflated_catch_up(self->ctx_, out, self->sub_, self->want_, self->sent_rve_);
+        at = co_await conflated_catch_up(self->ctx_, out, self->sub_, self->want_, self->sent_rve_,
+                                         self->sent_);
     } catch (const std::exception& e) {
-        spdlog::warn("conflated catch-up failed: {}", e.what());
+        failed = true;
+        core::log(spdlog::level::warn, fmt::format("conflated catch-up failed: {}", e.what()),
+                  {{"stream_id", self->id_}});
     }
     self->socket_ = stream.release_socket();
     if (self->state_ == state::ended) {
@@ -298,7 +355,15 @@ asio::awaitable<void> live_stream::run_catch_up(std::shared_ptr<live_stream> sel
     self->state_ = state::live;
     if (!at) {
         self->timed_out_ = out.error() == beast::error::timeout;
-        self->end();
+        if (self->timed_out_) {
+            self->end(stream_end::write_timeout, out.error());
+        } else if (failed) {
+            self->end(stream_end::error);
+        } else if (self->sub_.closed()) {
+            self->end(self->hub_reason());
+        } else {
+            self->end(end_of(out.error()), out.error());
+        }
         co_return;
     }
     self->ready_rve_ = self->sent_rve_ = std::max(self->sent_rve_, *at);
@@ -313,12 +378,18 @@ void live_stream::finish() {
     state_ = state::finishing;
     write_started_ = clock::now();
     arm(write_started_ + std::chrono::seconds(5));
-    asio::async_write(
-        socket_, beast_http::make_chunk_last(),
-        [self = shared_from_this()](boost::system::error_code, std::size_t) { self->end(); });
+    asio::async_write(socket_, beast_http::make_chunk_last(),
+                      [self = shared_from_this()](boost::system::error_code, std::size_t) {
+                          self->end(self->hub_reason());
+                      });
 }
 
-void live_stream::end() {
+/// Why the hub closed the stream (sub_.closed()): shutdown, or its credential ended.
+stream_end live_stream::hub_reason() const {
+    return ctx_.shutting_down ? stream_end::shutdown : stream_end::revoked;
+}
+
+void live_stream::end(stream_end why, boost::system::error_code ec) {
     if (state_ == state::ended) {
         return;
     }
@@ -329,7 +400,52 @@ void live_stream::end() {
     timer_.cancel();
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     socket_.close(ignored);
-    log_stream_closed(ctx_, logged_target_, sub_, timed_out_);
+    closed(why, ec);
+}
+
+/// Counts a slow consumer (its queue overflowed, or a write stalled) and logs the close, once:
+/// the reason, how long the stream was open and what it sent.
+void live_stream::closed(stream_end why, boost::system::error_code ec) {
+    if (close_logged_) {
+        return;
+    }
+    close_logged_ = true;
+    auto level = spdlog::level::info;
+    std::string message = "GET " + logged_target_ + " stream closed";
+    switch (why) {
+    case stream_end::slow_consumer:
+        ctx_.stats.slow_consumer();
+        level = spdlog::level::warn;
+        message += fmt::format(": slow consumer passed {} unsent bytes",
+                               ctx_.cfg.limits.subscriber_queue_bytes);
+        break;
+    case stream_end::write_timeout:
+        ctx_.stats.slow_consumer();
+        level = spdlog::level::warn;
+        message += ": a write made no progress for limits.write_timeout_ms";
+        break;
+    case stream_end::revoked:
+    case stream_end::shutdown:
+        message += ": " + sub_.close_reason();
+        break;
+    case stream_end::error:
+        level = spdlog::level::warn;
+        message += ec ? ": " + ec.message() : std::string(": an error ended it");
+        break;
+    case stream_end::client_closed:
+        break;
+    }
+    const auto lasted =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - opened_at_).count();
+    core::log(level, message,
+              {{"method", "GET", false},
+               {"target", logged_target_, false},
+               {"stream_id", id_},
+               {"rmsystem", sub_.rmsystem()},
+               {"reason", to_string(why)},
+               {"duration_ms", lasted},
+               {"events", sent_.events},
+               {"bytes", sent_.bytes}});
 }
 
 } // namespace posfeed::http

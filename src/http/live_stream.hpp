@@ -17,9 +17,23 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace posfeed::http {
+
+/// Why a stream closed, as the line logged when it closes names it (`reason`).
+enum class stream_end : std::uint8_t {
+    client_closed, ///< the client closed its side, or its connection broke (reset, broken pipe)
+    slow_consumer, ///< its queue passed limits.subscriber_queue_bytes (conflate=0)
+    write_timeout, ///< a write made no progress for limits.write_timeout_ms
+    revoked,       ///< the hub closed it: a logout, a revoked key or an ended session
+    shutdown,      ///< the hub closed it: the server is shutting down
+    error,         ///< anything else: another socket error, a failed read of the store
+};
+
+/// The snake_case name of `why` (`client_closed`, ...).
+std::string_view to_string(stream_end why);
 
 /// A stream after `ready`, driven by callbacks on its shard with no coroutine frame alive: an
 /// idle stream costs this object, its socket, a wait for the peer to close and a timer
@@ -30,6 +44,10 @@ namespace posfeed::http {
 /// the ones it covered by RVE); start() takes over the socket once `ready` is written. Every
 /// member function runs on the stream's shard. The states and their transitions are drawn in
 /// docs/architecture.md ("live_stream states").
+///
+/// Logs one line when the stream opens (opened()) and one when it closes, with its reason,
+/// duration and what it sent (docs/operations.md, "Logs"); a stream that opened and is
+/// destroyed without a close (an exception in the replay) logs its close then.
 class live_stream : public std::enable_shared_from_this<live_stream> {
   public:
     using clock = std::chrono::steady_clock;
@@ -44,6 +62,16 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     ~live_stream();
 
     feed::subscriber& sub() { return sub_; }
+
+    /// What the stream sent so far; the replay and the live phase add to it.
+    stream_sent& sent() { return sent_; }
+
+    /// The 200 header is written: starts the stream's clock and logs that it opened.
+    void opened();
+
+    /// The replay ended the stream before `ready` (the hub closed it, or its last write
+    /// failed with `ec`): logs the close. The owner then drops the object.
+    void replay_ended(boost::system::error_code ec);
 
     /// The store follows the stream's RmSystem for it (store::follow succeeded): the stream
     /// unfollows when it ends.
@@ -70,11 +98,19 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     void catch_up();
     static boost::asio::awaitable<void> run_catch_up(std::shared_ptr<live_stream> self);
     void finish();
-    void end();
+    stream_end hub_reason() const;
+    void end(stream_end why, boost::system::error_code ec = {});
+    void closed(stream_end why, boost::system::error_code ec);
 
     context& ctx_;
     feed::subscriber sub_;
     std::string logged_target_;
+    std::uint64_t id_; ///< the stream's number in the log lines (per process)
+    clock::time_point opened_at_;
+    bool opened_ = false;
+    bool close_logged_ = false;
+    stream_sent sent_;
+    std::size_t chunk_bytes_ = 0; ///< event-stream bytes of the chunk being written
     core::type_mask want_;
     bool conflate_;
     bool following_ = false;
@@ -99,9 +135,5 @@ class live_stream : public std::enable_shared_from_this<live_stream> {
     std::string text_;                            ///< a debug packet being written
     tally counts_{};                              ///< events per type in the chunk being written
 };
-
-/// Logs the end of a stream (and counts a stalled write as a slow consumer).
-void log_stream_closed(context& ctx, const std::string& logged_target, const feed::subscriber& sub,
-                       bool write_timed_out);
 
 } // namespace posfeed::http

@@ -23,10 +23,10 @@ open_records(context& ctx, const feed::subscriber& sub, std::vector<core::record
 /// Streams what `cursor` reads in packets of up to `feed.replay_batch` records, without holding
 /// more than one page in memory. The last packet carries `id: <the cursor's RVE>`, so a client
 /// cut after it resumes from there; a client cut before it starts over. Returns the RVE, or
-/// nullopt when the stream ended.
+/// nullopt when the stream ended. Adds what it wrote to `sent`.
 asio::awaitable<std::optional<core::rve>>
 stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
-               std::shared_ptr<store::record_cursor> cursor) {
+               std::shared_ptr<store::record_cursor> cursor, stream_sent& sent) {
     const auto& filter = sub.filter();
     const core::rve at = cursor->at();
     const auto batch = static_cast<std::size_t>(ctx.cfg.feed.replay_batch);
@@ -38,6 +38,7 @@ stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
             break;
         }
         std::string frames;
+        std::uint64_t packets = 0; // in `frames`
         std::size_t i = 0;
         while (i < records.size()) {
             std::size_t j = i;
@@ -53,6 +54,7 @@ stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
             if (!pending.empty()) {
                 frames += pending;
                 frames += blank_line;
+                ++packets;
             }
             pending.clear();
             feed::append_event_fields(pending, core::to_string(type), data);
@@ -61,6 +63,8 @@ stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
         if (sub.closed() || !co_await out.write(frames)) {
             co_return std::nullopt;
         }
+        sent.bytes += frames.size();
+        sent.events += packets;
     }
     if (!pending.empty()) {
         pending = feed::id_line(at.str()) + pending;
@@ -68,6 +72,8 @@ stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
         if (!co_await out.write(pending)) {
             co_return std::nullopt;
         }
+        sent.bytes += pending.size();
+        ++sent.events;
     }
     co_return at;
 }
@@ -76,16 +82,17 @@ stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
 asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_writer& out,
                                                        feed::subscriber& sub,
                                                        std::vector<core::record_kind> kinds,
-                                                       core::rve since) {
+                                                       core::rve since, stream_sent& sent) {
     auto cursor = co_await open_records(ctx, sub, std::move(kinds), since);
-    co_return co_await stream_records(ctx, out, sub, std::move(cursor));
+    co_return co_await stream_records(ctx, out, sub, std::move(cursor), sent);
 }
 
 /// Writes the groups of a log page that the subscriber's filter selects, up to `until`
-/// (inclusive) when given, counting them as delivered and replayed. Returns false when the stream
-/// ended.
+/// (inclusive) when given, counting them as delivered and replayed and into `sent`. Returns false
+/// when the stream ended.
 asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::subscriber& sub,
                                        const std::vector<store::event_group>& groups,
+                                       stream_sent& sent,
                                        std::optional<core::rve> until = std::nullopt) {
     // Encoded for this stream alone (its format only) and copied into one buffer: one write
     // of a contiguous page costs less than a gather over three buffers per event.
@@ -110,6 +117,8 @@ asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::su
     }
     count_delivered(ctx, sub, counts);
     ctx.stats.replayed(sub.shard(), replayed);
+    sent.events += replayed;
+    sent.bytes += text.size();
     co_return true;
 }
 
@@ -117,8 +126,8 @@ asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::su
 
 asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk_writer& out,
                                                              feed::subscriber& sub,
-                                                             core::type_mask want,
-                                                             core::rve since) {
+                                                             core::type_mask want, core::rve since,
+                                                             stream_sent& sent) {
     const core::type_mask state = want & core::state_types;
     const core::type_mask exact = want & ~core::state_types & ~core::bit(core::event_type::debug);
     // The records read fixes the RVE first; the log is then read up to it.
@@ -130,7 +139,7 @@ asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk
                              static_cast<std::size_t>(ctx.cfg.feed.replay_batch)};
         auto read_page = [&ctx, q = std::move(q)] { return ctx.db.read_events(q); };
         const auto page = co_await ctx.pool.run(std::move(read_page));
-        if (!co_await write_log_groups(ctx, out, sub, page.groups, at)) {
+        if (!co_await write_log_groups(ctx, out, sub, page.groups, sent, at)) {
             co_return std::nullopt;
         }
         if (!page.more || page.groups.empty()) {
@@ -138,22 +147,26 @@ asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk
         }
         from = page.groups.back().rve;
     }
-    co_return co_await stream_records(ctx, out, sub, std::move(cursor));
+    co_return co_await stream_records(ctx, out, sub, std::move(cursor), sent);
 }
 
 asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out,
-                                                 feed::subscriber& sub, const stream_request& sr) {
+                                                 feed::subscriber& sub, const stream_request& sr,
+                                                 stream_sent& sent) {
     const auto& filter = sub.filter();
-    if (!co_await out.write(feed::retry_field(ctx.cfg.feed.retry_ms))) {
+    const std::string retry = feed::retry_field(ctx.cfg.feed.retry_ms);
+    if (!co_await out.write(retry)) {
         co_return std::nullopt;
     }
+    sent.bytes += retry.size();
     // Replay from the log. The subscriber is already attached, so anything committed after the
     // reads below is queued; anything the reads saw is dropped from the queue by RVE.
     std::optional<core::rve> from = sr.resume;
     const core::type_mask logged = sr.want.mask & ~core::bit(core::event_type::debug);
     const core::type_mask state = sr.want.mask & core::state_types;
     if (!from && sr.snapshot) {
-        from = co_await send_records(ctx, out, sub, core::record_kinds_for(state), core::rve{});
+        from =
+            co_await send_records(ctx, out, sub, core::record_kinds_for(state), core::rve{}, sent);
         if (!from) {
             co_return std::nullopt;
         }
@@ -179,18 +192,19 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
                     const core::type_mask lost =
                         ahead ? 0
                               : (logged & ~core::state_types & ~core::bit(core::event_type::sales));
-                    if (!co_await out.write(
-                            feed::reset_event(ahead ? "cursor_ahead" : "history_expired", cursor,
-                                              lost, filter.format))) {
+                    const std::string reset = feed::reset_event(
+                        ahead ? "cursor_ahead" : "history_expired", cursor, lost, filter.format);
+                    if (!co_await out.write(reset)) {
                         co_return std::nullopt;
                     }
+                    sent.bytes += reset.size();
                     const auto at = co_await send_records(
                         ctx, out, sub,
                         core::record_kinds_for(
                             ahead ? state
                                   : (logged &
                                      (core::state_types | core::bit(core::event_type::sales)))),
-                        ahead ? core::rve{} : cursor);
+                        ahead ? core::rve{} : cursor, sent);
                     if (!at) {
                         co_return std::nullopt;
                     }
@@ -200,7 +214,7 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
                 if (!page.groups.empty()) {
                     cursor = page.groups.back().rve;
                 }
-                if (!co_await write_log_groups(ctx, out, sub, page.groups)) {
+                if (!co_await write_log_groups(ctx, out, sub, page.groups, sent)) {
                     co_return std::nullopt;
                 }
                 if (!page.more) {
@@ -218,10 +232,11 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
         sub.clear_overflow();
         from = ready_rve;
     }
-    if (sub.closed() ||
-        !co_await out.write(feed::ready_event(sr.want.types, ready_rve, filter.format))) {
+    const std::string ready = feed::ready_event(sr.want.types, ready_rve, filter.format);
+    if (sub.closed() || !co_await out.write(ready)) {
         co_return std::nullopt;
     }
+    sent.bytes += ready.size();
     co_return ready_rve;
 }
 

@@ -3,6 +3,7 @@
 #include "feed/subscriber.hpp"
 #include "http/chunk_writer.hpp"
 #include "http/context.hpp"
+#include "http/stream_frames.hpp"
 #include "http/stream_request.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -16,9 +17,12 @@ namespace posfeed::http {
 /// is out of the history), then `ready`. `sub` is attached to the hub before this is called, so
 /// nothing committed after the reads is missed; the replay repeats when the live queue
 /// overflowed meanwhile. Reads the store on the pool. Returns the RVE the stream is ready at
-/// (live groups at or before it are to be dropped), or nullopt when the stream ended.
-boost::asio::awaitable<std::optional<core::rve>>
-replay(context& ctx, chunk_writer& out, feed::subscriber& sub, const stream_request& sr);
+/// (live groups at or before it are to be dropped), or nullopt when the stream ended. Adds what
+/// it wrote to `sent`.
+boost::asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out,
+                                                        feed::subscriber& sub,
+                                                        const stream_request& sr,
+                                                        stream_sent& sent);
 
 /// The catch-up of a `conflate=1` stream that passed the unsent-bytes limit, from `since` (the
 /// last group it was sent): first the events of the types that are not state-like (sales,
@@ -26,10 +30,10 @@ replay(context& ctx, chunk_writer& out, feed::subscriber& sub, const stream_requ
 /// the current state of every product, customer and stock level changed since `since`, one
 /// packet per batch, the last with `id: <that RVE>`. The client so receives each changed record
 /// once, at its newest value, and never an older value after a newer one; ids only grow.
-/// Returns the RVE it caught up to, or nullopt when the stream ended.
-boost::asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk_writer& out,
-                                                                    feed::subscriber& sub,
-                                                                    core::type_mask want,
-                                                                    core::rve since);
+/// Returns the RVE it caught up to, or nullopt when the stream ended. Adds what it wrote to
+/// `sent`.
+boost::asio::awaitable<std::optional<core::rve>>
+conflated_catch_up(context& ctx, chunk_writer& out, feed::subscriber& sub, core::type_mask want,
+                   core::rve since, stream_sent& sent);
 
 } // namespace posfeed::http

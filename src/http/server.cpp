@@ -2,6 +2,7 @@
 
 #include "http/connection.hpp"
 #include "http/http_error.hpp"
+#include "http/service_manager.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -218,6 +219,42 @@ asio::awaitable<void> server::watch_revocations() {
     }
 }
 
+asio::awaitable<void> server::heartbeat(worker_heartbeats& beats, std::size_t worker,
+                                        std::chrono::steady_clock::duration period) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!ctx_->shutting_down) {
+        beats.beat(worker, std::chrono::steady_clock::now());
+        timer.expires_after(period);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            co_return;
+        }
+    }
+}
+
+void server::ping_watchdog(asio::steady_timer& timer, worker_heartbeats& beats,
+                           std::chrono::steady_clock::duration period) {
+    // A worker is alive when it beat within two periods (half the watchdog interval).
+    if (const auto stale = beats.stale(std::chrono::steady_clock::now(), 2 * period)) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_watchdog_warning_ >= std::chrono::seconds(1)) {
+            last_watchdog_warning_ = now;
+            spdlog::error(
+                "worker {} has not run its event loop for over {} ms: watchdog pings "
+                "withheld",
+                *stale, std::chrono::duration_cast<std::chrono::milliseconds>(2 * period).count());
+        }
+    } else {
+        service_manager::watchdog();
+    }
+    timer.expires_after(period);
+    timer.async_wait([this, &timer, &beats, period](boost::system::error_code ec) {
+        if (!ec) {
+            ping_watchdog(timer, beats, period);
+        }
+    });
+}
+
 asio::awaitable<void> server::share_presence() {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     while (!ctx_->shutting_down) {
@@ -266,9 +303,30 @@ int server::run() {
     asio::io_context main_io;
     asio::signal_set signals(main_io, SIGINT, SIGTERM);
     int signal_number = 0;
-    signals.async_wait([&](boost::system::error_code, int sig) { signal_number = sig; });
+    asio::steady_timer watchdog_timer(main_io);
+    signals.async_wait([&](boost::system::error_code, int sig) {
+        signal_number = sig;
+        watchdog_timer.cancel();
+    });
+    // Under systemd (Type=notify): READY once listening; with WatchdogSec, WATCHDOG=1 pings
+    // while every worker's event loop runs (each beats on its own loop), so a hung worker
+    // stops the pings and the service manager restarts the process.
+    const auto endpoint = acceptor_->local_endpoint();
+    service_manager::ready("listening on " + endpoint.address().to_string() + ":" +
+                           std::to_string(endpoint.port()));
+    worker_heartbeats beats(workers_.size());
+    if (const auto interval = service_manager::watchdog_interval()) {
+        const auto period =
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(*interval / 4);
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            asio::co_spawn(workers_[i]->get_executor(), heartbeat(beats, i, period),
+                           asio::detached);
+        }
+        ping_watchdog(watchdog_timer, beats, period);
+    }
     main_io.run();
     spdlog::info("received signal {}: shutting down", signal_number);
+    service_manager::stopping();
 
     // The shutdown gate: stop accepting, close every stream (clients reconnect elsewhere and
     // resume), finish queued writes, let in-flight responses go out, stop.

@@ -4,11 +4,13 @@
 #include "feed/hub.hpp"
 #include "http/blocking.hpp"
 #include "http/context.hpp"
+#include "http/service_manager.hpp"
 #include "store/store.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <memory>
@@ -46,6 +48,12 @@ class server {
     /// want each session's barcodes, and learns theirs (store::exchange_presence), so that a
     /// scan's Owner counts the session's subscribers on every node.
     boost::asio::awaitable<void> share_presence();
+    /// Beats for worker `worker` every `period` on its own loop (the watchdog's evidence).
+    boost::asio::awaitable<void> heartbeat(worker_heartbeats& beats, std::size_t worker,
+                                           std::chrono::steady_clock::duration period);
+    /// On the main thread: WATCHDOG=1 every `period` while every worker beats.
+    void ping_watchdog(boost::asio::steady_timer& timer, worker_heartbeats& beats,
+                       std::chrono::steady_clock::duration period);
 
     const core::config& cfg_;
     store::store& db_;
@@ -58,6 +66,7 @@ class server {
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
     std::size_t next_worker_ = 0;
     std::string node_id_; ///< random per process: this node among the database's nodes
+    std::chrono::steady_clock::time_point last_watchdog_warning_{};
     std::chrono::steady_clock::time_point last_accept_warning_{}; ///< accept-failure log throttle
 };
 

@@ -19,8 +19,19 @@ inline constexpr std::string_view blank_line = "\n";
 /// Events per type gathered for one write, counted into the metrics once it is written.
 using tally = std::array<std::uint64_t, core::event_type_count>;
 
-/// Adds `t` to the delivered counters of `sub`'s shard and clears it. On that shard.
-void count_delivered(context& ctx, const feed::subscriber& sub, tally& t);
+/// What one stream sent, for the line logged when it closes: `events`, the events of its types
+/// (replayed, snapshot, live and debug packets; not `retry:`, `ready`, `reset` or keepalive
+/// comments), and `bytes`, the event-stream bytes of every completed write (the chunked body's
+/// data, without the HTTP header or the chunk framing). Counted after each write: two
+/// additions per write, on the stream's shard.
+struct stream_sent {
+    std::uint64_t events = 0;
+    std::uint64_t bytes = 0;
+};
+
+/// Adds `t` to the delivered counters of `sub`'s shard and clears it; returns the events it
+/// held. On that shard.
+std::uint64_t count_delivered(context& ctx, const feed::subscriber& sub, tally& t);
 
 /// Passes the frames `filter` selects from `g` to `emit(std::string_view)`, with blank lines,
 /// counting them per type into `counts`. The group's `id:` goes on the last one (SPEC 3: a cut

@@ -47,6 +47,7 @@ TEST_F(ConfigFile, EmptyFileKeepsEveryDefault) {
     EXPECT_EQ(cfg.threads, defaults.threads);
     EXPECT_FALSE(cfg.demo);
     EXPECT_EQ(cfg.log_level, "info");
+    EXPECT_EQ(cfg.log_format, "text");
     EXPECT_TRUE(cfg.cors_origins.empty());
     EXPECT_EQ(cfg.feed.retry_ms, defaults.feed.retry_ms);
     EXPECT_EQ(cfg.feed.keepalive_ms, 15000);
@@ -63,6 +64,7 @@ listen = "0.0.0.0:9090"
 threads = 4
 demo = true
 log_level = "debug"
+log_format = "json"
 shutdown_grace_ms = 500
 cors_origins = ["https://shop.example", "http://localhost:3000"]
 
@@ -96,6 +98,7 @@ subscriber_queue_bytes = 2048
     EXPECT_EQ(cfg.threads, 4);
     EXPECT_TRUE(cfg.demo);
     EXPECT_EQ(cfg.log_level, "debug");
+    EXPECT_EQ(cfg.log_format, "json");
     EXPECT_EQ(cfg.shutdown_grace_ms, 500);
     EXPECT_EQ(cfg.cors_origins,
               (std::vector<std::string>{"https://shop.example", "http://localhost:3000"}));
@@ -168,6 +171,7 @@ TEST_F(ConfigFile, WrongValueTypesAreErrorsNamingTheKey) {
         {"threads = -1\n", "'threads'"},
         {"threads = 1.5\n", "'threads'"},
         {"demo = \"yes\"\n", "'demo'"},
+        {"log_format = 1\n", "'log_format'"},
         {"cors_origins = \"https://a.example\"\n", "'cors_origins'"},
         {"cors_origins = [\"https://a.example\", 3]\n", "'cors_origins'"},
         {"[feed]\nretry_ms = \"3s\"\n", "'feed.retry_ms'"},
@@ -215,6 +219,40 @@ TEST_F(ConfigFile, MissingFileIsAnErrorNamingIt) {
     const auto s = load_config_file(path, cfg);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.err().message.find(path), std::string::npos) << s.err().message;
+}
+
+TEST(Validate, AcceptsTheDefaults) {
+    const auto s = validate(config{});
+    EXPECT_TRUE(s.ok()) << s.err().message;
+}
+
+TEST(Validate, LogFormatIsTextOrJson) {
+    struct row {
+        std::string_view format;
+        bool ok;
+    };
+    const row rows[] = {
+        {"text", true}, {"json", true}, {"JSON", false}, {"", false}, {"xml", false},
+    };
+    for (const auto& r : rows) {
+        SCOPED_TRACE(std::string(r.format));
+        config cfg;
+        cfg.log_format = std::string(r.format);
+        const auto s = validate(cfg);
+        EXPECT_EQ(s.ok(), r.ok);
+        if (!r.ok) {
+            EXPECT_NE(s.err().message.find("'log_format' must be text or json"), std::string::npos)
+                << s.err().message;
+        }
+    }
+}
+
+TEST(Validate, LogLevelIsAKnownLevel) {
+    config cfg;
+    cfg.log_level = "verbose";
+    const auto s = validate(cfg);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.err().message.find("'log_level'"), std::string::npos) << s.err().message;
 }
 
 TEST(SplitHostPort, AcceptsHostAndPort) {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { api, parseKeepingRve, request, rvesIn, sleep, write } from './lib/api.mjs';
 import { asSession, createUser, login, recordsNamed, sessionStream, waitForId } from './lib/pos.mjs';
-import { assertError, dataOf, keyOf, recordsOf } from './lib/records.mjs';
+import { assertError, dataOf, keyOf, recordsOf, until } from './lib/records.mjs';
 import { startServer } from './lib/server.mjs';
 import { openStream } from './lib/sse.mjs';
 
@@ -43,6 +43,105 @@ async function ready(stream) {
   await stream.ready();
   return stream;
 }
+
+/**
+ * A varied workload with every kind of secret, in headers, cookies, bodies and URLs: a login of
+ * RmSystem 2's user, wrong passwords, requests and streams with its session as cookie,
+ * `session=` and token, back-office session routes spelt several ways, secrets put in URLs by
+ * mistake, a key as a cookie, then a logout (which closes its streams). Returns the [what,
+ * secret] pairs of every secret the run used (`known`: secrets made earlier).
+ */
+async function secretWorkload(srv, { key1, key2, rm1Session, rm2User, tag, known = [], keep = (s) => s }) {
+  const made = [...known];
+  const me = await login(srv, rm2User.name, rm2User.password, { Location: 1, Terminal: 'till 9' });
+  made.push(me.session, me.token);
+  const wrongPassword = `wrong-password-${tag}`;
+  assert.equal((await api(srv, 'POST', 'login', { User: rm2User.name, Password: wrongPassword }, { key: null })).status, 401);
+  assert.equal((await api(srv, 'POST', 'login', { User: `nobody${tag}`, Password: wrongPassword }, { key: null })).status, 401);
+  for (const as of ['cookie', 'session', 'token']) {
+    await asSession(srv, me, 'GET', 'ActiveSession/AboutMe', undefined, { as });
+    await asSession(srv, me, 'GET', 'Products?limit=2', undefined, { as });
+    await asSession(srv, me, 'POST', 'ActiveSession/Sale/Items', { Pid: 1, Qty: 1 }, { as });
+  }
+  const streamsOf = [
+    sessionStream(srv, me, { as: 'token', query: { want: 'sale,usermessage' } }),
+    sessionStream(srv, me, { as: 'session', query: { want: 'sale' } }),
+    sessionStream(srv, me, { as: 'cookie', query: { want: 'usermessage' } }),
+    sessionStream(srv, me, { as: 'token', path: '/eventsource_2', query: { want: 'products', rve: '0' } }),
+    sessionStream(srv, me, { as: 'token', path: '/eventsource_1', query: { want: 'products' } }), // 403
+    openStream(srv, { key: key2, query: { want: 'usermessage', session: me.session } }),
+    openStream(srv, { key: key2, query: { want: 'products', session: rm1Session.session } }), // 400
+    openStream(srv, { key: null, query: { want: 'products', token: `${me.token}x` } }), // 401
+  ];
+  for (const st of streamsOf) {
+    keep(st);
+    await st.response.catch(() => {});
+    if (st.status === 200) {
+      await st.ready();
+    } else {
+      await st.ended;
+    }
+  }
+  const sid = me.session;
+  for (const path of [
+    `Sessions/${sid}/Messages`,
+    `Sessions//${sid}/Messages`,
+    `Sessions%2F${sid}/Messages`,
+    `sessions/${sid}/Messages`,
+    `SESSIONS/${sid}/Prompts`,
+    `Sessions/${sid}/Prompts`,
+    `Sessions/${encodeURIComponent(sid)}/Messages?x=1`,
+  ]) {
+    await api(srv, 'POST', path, { Text: 'back office says hi', Options: ['ok'] }, { key: key2 });
+  }
+  await api(srv, 'POST', `Sessions/${rm1Session.session}/Messages`, { Text: 'wrong tenant' }, { key: key2 });
+  // Secrets put in the URL by mistake, and a key as a cookie.
+  await request(srv, { path: `/openapi/Products?api_key=${key1}&key=${key2}&password=${rm2User.password}` });
+  const mixed = keep(openStream(srv, { key: null, query: `want=products&token=${me.token}&session=${me.session}&key=${key1}` }));
+  await ready(mixed);
+  mixed.close();
+  await request(srv, { path: `/openapi/ActiveSession/AboutMe?SESSION=${me.session}&Token=${me.token}` });
+  await request(srv, { path: `/openapi/Products?%74oken=${me.token}&session=${me.session}&session=${encodeURIComponent(me.session)}` });
+  await request(srv, { path: '/openapi/Products', headers: { 'X-Api-Key': `${key1}x` } });
+  await request(srv, { path: '/openapi/Products', headers: { Cookie: `posfeed_session=${key1}` } });
+  await asSession(srv, me, 'POST', 'logout', undefined, { as: 'session' });
+  await sleep(200);
+
+  const hexOf = (v) => v.replace(/^[a-z]+_/, '');
+  return [
+    ['key of RmSystem 1', key1],
+    ['secret of the key of RmSystem 1', key1.slice(21)],
+    ['key of RmSystem 2', key2],
+    ['secret of the key of RmSystem 2', key2.slice(21)],
+    ['password of RmSystem 1’s user', `rm1-password-${tag}`],
+    ['password of RmSystem 2’s user', rm2User.password],
+    ['a wrong password', wrongPassword],
+    ['a session id', rm1Session.session],
+    ['a UrlToken', rm1Session.token],
+    ...made.map((v, i) => [`secret ${i}`, v]),
+    ...[rm1Session.session, rm1Session.token, ...made].map((v) => ['the random part of a session or token', hexOf(v)]),
+  ];
+}
+
+/** Asserts that requests were logged and that no line of `logs` shows any of `secrets`. */
+function assertNoSecretLogged(logs, secrets) {
+  assert.match(logs, /eventsource/, 'requests are logged');
+  assert.match(logs, /Sessions/, 'back-office session routes are logged');
+  const lines = logs.split('\n');
+  for (const [what, secret] of secrets) {
+    assert.ok(secret.length >= 16, `${what} is a real secret`);
+    const line = lines.find((l) => l.includes(secret));
+    assert.equal(line, undefined, `the log shows ${what}: ${line}`);
+  }
+}
+
+/** The lines a server wrote to standard error (its log), without the harness's prefix. */
+const stderrLines = (srv) =>
+  srv.logs
+    .split('\n')
+    .filter((l) => /^\[run \d+ stderr\] /.test(l))
+    .map((l) => l.replace(/^\[run \d+ stderr\] /, ''));
+
 
 describe('tenancy: two RmSystems on one server', () => {
   let srv;
@@ -102,7 +201,9 @@ describe('tenancy: two RmSystems on one server', () => {
   }
 
   before(async () => {
-    srv = await startServer();
+    // At debug every answered request is logged (below 400 they log at debug), so the secret
+    // grep sees every request line.
+    srv = await startServer({ config: 'log_level = "debug"\n' });
     key1 = srv.key;
     await srv.createRmSystem('2');
     key2 = await srv.createKey({ rmsystem: '2', scopes: '*' });
@@ -408,83 +509,105 @@ describe('tenancy: two RmSystems on one server', () => {
   });
 
   test('no key, session id, UrlToken or password ever appears in the server log', async () => {
-    // A varied workload with every kind of secret, in headers, cookies, bodies and URLs.
-    const me = await login(srv, rm2User.name, rm2User.password, { Location: 1, Terminal: 'till 9' });
-    secrets.push(me.session, me.token);
-    const wrongPassword = `wrong-password-${tag}`;
-    assert.equal((await api(srv, 'POST', 'login', { User: rm2User.name, Password: wrongPassword }, { key: null })).status, 401);
-    assert.equal((await api(srv, 'POST', 'login', { User: `nobody${tag}`, Password: wrongPassword }, { key: null })).status, 401);
-    for (const as of ['cookie', 'session', 'token']) {
-      await asSession(srv, me, 'GET', 'ActiveSession/AboutMe', undefined, { as });
-      await asSession(srv, me, 'GET', 'Products?limit=2', undefined, { as });
-      await asSession(srv, me, 'POST', 'ActiveSession/Sale/Items', { Pid: 1, Qty: 1 }, { as });
-    }
-    const streamsOf = [
-      sessionStream(srv, me, { as: 'token', query: { want: 'sale,usermessage' } }),
-      sessionStream(srv, me, { as: 'session', query: { want: 'sale' } }),
-      sessionStream(srv, me, { as: 'cookie', query: { want: 'usermessage' } }),
-      sessionStream(srv, me, { as: 'token', path: '/eventsource_2', query: { want: 'products', rve: '0' } }),
-      sessionStream(srv, me, { as: 'token', path: '/eventsource_1', query: { want: 'products' } }), // 403
-      openStream(srv, { key: key2, query: { want: 'usermessage', session: me.session } }),
-      openStream(srv, { key: key2, query: { want: 'products', session: rm1Session.session } }), // 400
-      openStream(srv, { key: null, query: { want: 'products', token: `${me.token}x` } }), // 401
-    ];
-    for (const st of streamsOf) {
-      keep(st);
-      await st.response.catch(() => {});
-      if (st.status === 200) {
-        await st.ready();
-      } else {
-        await st.ended;
-      }
-    }
-    const sid = me.session;
-    for (const path of [
-      `Sessions/${sid}/Messages`,
-      `Sessions//${sid}/Messages`,
-      `Sessions%2F${sid}/Messages`,
-      `sessions/${sid}/Messages`,
-      `SESSIONS/${sid}/Prompts`,
-      `Sessions/${sid}/Prompts`,
-      `Sessions/${encodeURIComponent(sid)}/Messages?x=1`,
-    ]) {
-      await api(srv, 'POST', path, { Text: 'back office says hi', Options: ['ok'] }, { key: key2 });
-    }
-    await api(srv, 'POST', `Sessions/${rm1Session.session}/Messages`, { Text: 'wrong tenant' }, { key: key2 });
-    // Secrets put in the URL by mistake, and a key as a cookie.
-    await request(srv, { path: `/openapi/Products?api_key=${key1}&key=${key2}&password=${rm2User.password}` });
-    const mixed = keep(openStream(srv, { key: null, query: `want=products&token=${me.token}&session=${me.session}&key=${key1}` }));
-    await ready(mixed);
-    mixed.close();
-    await request(srv, { path: `/openapi/ActiveSession/AboutMe?SESSION=${me.session}&Token=${me.token}` });
-    await request(srv, { path: `/openapi/Products?%74oken=${me.token}&session=${me.session}&session=${encodeURIComponent(me.session)}` });
-    await request(srv, { path: '/openapi/Products', headers: { 'X-Api-Key': `${key1}x` } });
-    await request(srv, { path: '/openapi/Products', headers: { Cookie: `posfeed_session=${key1}` } });
-    await asSession(srv, me, 'POST', 'logout', undefined, { as: 'session' });
-    await sleep(200);
+    const all = await secretWorkload(srv, { key1, key2, rm1Session, rm2User, tag, known: secrets, keep });
+    assertNoSecretLogged(srv.logs, all);
+  });
+});
 
-    const hexOf = (v) => v.replace(/^[a-z]+_/, '');
-    const all = [
-      ['key of RmSystem 1', key1],
-      ['secret of the key of RmSystem 1', key1.slice(21)],
-      ['key of RmSystem 2', key2],
-      ['secret of the key of RmSystem 2', key2.slice(21)],
-      ['password of RmSystem 1’s user', `rm1-password-${tag}`],
-      ['password of RmSystem 2’s user', rm2User.password],
-      ['a wrong password', wrongPassword],
-      ['a session id', rm1Session.session],
-      ['a UrlToken', rm1Session.token],
-      ...secrets.map((v, i) => [`secret ${i}`, v]),
-      ...[rm1Session.session, rm1Session.token, ...secrets].map((v) => ['the random part of a session or token', hexOf(v)]),
-    ];
-    const logs = srv.logs;
-    assert.match(logs, /eventsource/, 'requests are logged');
-    assert.match(logs, /Sessions/, 'back-office session routes are logged');
-    for (const [what, secret] of all) {
-      assert.ok(secret.length >= 16, `${what} is a real secret`);
-      const line = logs.split('\n').find((l) => l.includes(secret));
-      assert.equal(line, undefined, `the log shows ${what}: ${line}`);
+describe('tenancy: the JSON log keeps credentials out too', () => {
+  let srv;
+  let key2;
+  let rm1Session;
+  let rm2User;
+  const tag = crypto.randomBytes(4).toString('hex');
+  const streams = [];
+  const keep = (s) => {
+    streams.push(s);
+    return s;
+  };
+
+  before(async () => {
+    // The harness takes no extra arguments: a shell appends `--log-format json`, which must win
+    // over the file's `log_format = "text"` as every flag wins over the file.
+    srv = await startServer({
+      config: 'log_level = "debug"\nlog_format = "text"\n',
+      launcher: ['/bin/sh', '-c', 'exec "$0" "$@" --log-format json'],
+    });
+    await srv.createRmSystem('2');
+    key2 = await srv.createKey({ rmsystem: '2', scopes: '*' });
+    await createUser(srv, { name: `rm1json${tag}`, password: `rm1-password-${tag}`, rmsystem: '1' });
+    rm2User = { name: `rm2json${tag}`, password: `rm2-password-${tag}` };
+    await createUser(srv, { ...rm2User, rmsystem: '2' });
+    rm1Session = await login(srv, `rm1json${tag}`, `rm1-password-${tag}`);
+  });
+
+  after(async () => {
+    for (const s of streams) {
+      s.close();
     }
+    await srv?.cleanup();
+  });
+
+  test('every line is one JSON object with time, level and message, and no secret appears', async () => {
+    const all = await secretWorkload(srv, { key1: srv.key, key2, rm1Session, rm2User, tag, keep });
+    // The logout's streams and the one the client closed log their close.
+    const closedLines = () => stderrLines(srv).filter((l) => l.includes('stream closed'));
+    await until(() => closedLines().length >= 4, 'the closed streams to log their close');
+
+    const lines = stderrLines(srv);
+    assert.ok(lines.length > 20, `a log of ${lines.length} lines`);
+    const entries = lines.map((line) => {
+      let e;
+      assert.doesNotThrow(() => {
+        e = JSON.parse(line);
+      }, `not one JSON object: ${line}`);
+      assert.equal(typeof e, 'object', line);
+      assert.match(e.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, line);
+      assert.ok(['trace', 'debug', 'info', 'warning', 'error', 'critical'].includes(e.level), line);
+      assert.equal(typeof e.message, 'string', line);
+      return e;
+    });
+    assertNoSecretLogged(srv.logs, all);
+
+    // Requests below 400 log at debug, from 400 on at info, with their status and time.
+    const requests = entries.filter((e) => typeof e.duration_ms === 'number' && e.stream_id === undefined);
+    assert.ok(requests.some((e) => e.level === 'debug' && e.status === 200), 'a 200 at debug');
+    assert.ok(requests.some((e) => e.level === 'info' && e.status === 401), 'a 401 at info');
+    for (const e of requests) {
+      assert.equal(e.level, e.status < 400 ? 'debug' : 'info', JSON.stringify(e));
+      assert.match(e.target, /^\//, JSON.stringify(e));
+      assert.ok(e.message.startsWith(`${e.method} ${e.target} ${e.status} `), JSON.stringify(e));
+    }
+    // One line per stream opened, one per stream closed, paired by stream_id.
+    const opened = new Map(
+      entries.filter((e) => e.message.endsWith(' 200 stream opened')).map((e) => [e.stream_id, e]),
+    );
+    assert.ok(opened.size >= 5, `${opened.size} streams opened`);
+    for (const e of opened.values()) {
+      assert.equal(e.status, 200);
+      assert.equal(typeof e.stream_id, 'number');
+      assert.match(e.rmsystem, /^[12]$/);
+      assert.match(e.target, /^\/eventsource/);
+    }
+    const closed = entries.filter((e) => e.message.includes(' stream closed'));
+    for (const e of closed) {
+      assert.ok(opened.has(e.stream_id), `the closed stream ${e.stream_id} opened: ${JSON.stringify(e)}`);
+      assert.ok(
+        ['client_closed', 'slow_consumer', 'write_timeout', 'revoked', 'shutdown', 'error'].includes(e.reason),
+        JSON.stringify(e),
+      );
+      for (const n of ['duration_ms', 'events', 'bytes']) {
+        assert.ok(Number.isInteger(e[n]) && e[n] >= 0, `${n}: ${JSON.stringify(e)}`);
+      }
+      assert.ok(e.bytes > 0, `every stream sent retry: and ready: ${JSON.stringify(e)}`);
+    }
+    const revoked = closed.filter((e) => e.reason === 'revoked');
+    assert.ok(revoked.length >= 3, `the logout closed its streams: ${JSON.stringify(closed)}`);
+    assert.ok(revoked.every((e) => e.message.endsWith('stream closed: the session logged out')));
+    assert.ok(closed.some((e) => e.reason === 'client_closed'), 'the stream the client closed');
+    // A refused stream names its error code.
+    const refused = entries.filter((e) => e.method === 'GET' && /^\/eventsource/.test(e.target) && e.status >= 400);
+    assert.ok(refused.some((e) => e.status === 403 && e.code === 'permission_denied'), JSON.stringify(refused));
   });
 });
 

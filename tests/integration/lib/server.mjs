@@ -61,12 +61,13 @@ export async function admin(args) {
  *   file in the data directory; the RmSystem must exist (lib/cluster.mjs makes it).
  *   `key`: use this API key instead of creating one.
  *   `launcher`: a command line the server runs under, e.g. ['prlimit', '--nofile=64:64', '--'].
+ *   `env`: extra environment variables of the server process.
  */
-export async function startServer({ dataDir, db, key, port = 0, config, rmsystem = '1', launcher = [] } = {}) {
+export async function startServer({ dataDir, db, key, port = 0, config, rmsystem = '1', launcher = [], env = {} } = {}) {
   const ownsDir = !dataDir;
   const dir = dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'posfeed-it-')));
   const url = db ?? `sqlite:${path.join(dir, 'p.db')}`;
-  const server = new Server({ dir, ownsDir, db: url, port, launcher });
+  const server = new Server({ dir, ownsDir, db: url, port, launcher, env });
   try {
     if (!db) {
       let fresh = true;
@@ -94,9 +95,10 @@ export async function startServer({ dataDir, db, key, port = 0, config, rmsystem
 }
 
 class Server {
-  constructor({ dir, ownsDir, db, port, launcher = [] }) {
+  constructor({ dir, ownsDir, db, port, launcher = [], env = {} }) {
     this.dataDir = dir;
     this.launcher = launcher;
+    this.env = env;
     this.db = db;
     this.port = port;
     this.key = undefined;
@@ -168,7 +170,10 @@ class Server {
     this.starts += 1;
     const run = this.starts;
     const [command, ...prefix] = [...this.launcher, binary()];
-    const child = spawn(command, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...prefix, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env },
+    });
     this.child = child;
     live.add(child);
     this.exited = new Promise((resolve) => {
