@@ -171,6 +171,13 @@ int main(int argc, char** argv) {
     key_revoke->add_option("KEY", id, "the key, or its id (the 16 hex digits after pfk_)")
         ->required();
 
+    std::string backup_file;
+    auto* backup_cmd = app.add_subcommand(
+        "backup", "write a consistent copy of a SQLite database while the server runs");
+    backup_cmd->add_option("--db", db_url, "database URL (sqlite:PATH)");
+    backup_cmd->add_option("FILE", backup_file, "the copy to write (replaced when it exists)")
+        ->required();
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -224,6 +231,14 @@ int main(int argc, char** argv) {
             std::cout << "created api key " << key.row.id << " for rmsystem " << rmsystem
                       << " with scopes " << key.row.scopes << " (shown once, store it now)\n"
                       << key.key << "\n";
+            return 0;
+        }
+        if (backup_cmd->parsed()) {
+            if (auto st = db->backup(backup_file); !st.ok()) {
+                std::cerr << "posfeed: " << st.err().message << "\n";
+                return 1;
+            }
+            std::cout << "backed up the database to " << backup_file << "\n";
             return 0;
         }
         if (key_revoke->parsed()) {

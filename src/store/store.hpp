@@ -343,6 +343,12 @@ class store {
     /// Whether the database answers a trivial query.
     virtual bool healthy() = 0;
 
+    /// Writes a consistent copy of the whole database to `file` while the store serves and
+    /// writes (SPEC 8): the copy is of one point in time, and appears at `file` only once it
+    /// is complete and on disk. Blocking. unavailable (with what to use instead) when the
+    /// implementation cannot (PostgreSQL: the server's own tools).
+    virtual core::status backup(const std::string& file) = 0;
+
     /// Finishes the writes already submitted (each gets its `done`), then refuses new ones:
     /// further submits answer unavailable. Idempotent; blocking.
     virtual void close() = 0;

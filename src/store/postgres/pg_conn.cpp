@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <vector>
 
 namespace posfeed::store::postgres {
 namespace {
@@ -149,7 +150,7 @@ template <class Run> result connection::with_reconnect(Run&& run) {
             throw;
         }
         PQreset(conn_.get());
-        prepared_.clear();
+        prepared_.clear(); // the new session has none (names need not restart)
         if (!ok()) {
             throw;
         }
@@ -166,7 +167,7 @@ result connection::query(std::string_view sql, const params& p) {
     return with_reconnect([&] {
         auto it = prepared_.find(std::string(sql));
         if (it == prepared_.end()) {
-            std::string name = "s" + std::to_string(prepared_.size());
+            std::string name = "s" + std::to_string(next_name_++);
             check(PQprepare(conn_.get(), name.c_str(), std::string(sql).c_str(), 0, nullptr),
                   "prepare");
             it = prepared_.emplace(std::string(sql), std::move(name)).first;
@@ -175,6 +176,110 @@ result connection::query(std::string_view sql, const params& p) {
                                     p.values(), nullptr, nullptr, 0),
                      "query");
     });
+}
+
+std::vector<result> connection::pipeline(const std::vector<statement>& statements,
+                                         std::size_t critical) {
+    PGconn* c = conn_.get();
+    if (PQenterPipelineMode(c) == 0) {
+        throw pg_error("postgresql: cannot enter pipeline mode: " + message_of(c), "");
+    }
+    struct leave {
+        PGconn* c;
+        ~leave() { PQexitPipelineMode(c); }
+    } const leave_pipeline{c};
+    // Statements not prepared on this connection yet are prepared in the same pipeline.
+    std::vector<bool> prepares;
+    std::vector<std::string> names;
+    for (const auto& s : statements) {
+        auto it = prepared_.find(s.sql);
+        bool prepare = false;
+        if (it == prepared_.end()) {
+            it = prepared_.emplace(s.sql, "s" + std::to_string(next_name_++)).first;
+            prepare = true;
+            if (PQsendPrepare(c, it->second.c_str(), s.sql.c_str(), 0, nullptr) == 0) {
+                prepared_.erase(it);
+                throw pg_error("postgresql: pipeline: " + message_of(c), "");
+            }
+        }
+        prepares.push_back(prepare);
+        names.push_back(it->second);
+        if (PQsendQueryPrepared(c, it->second.c_str(), static_cast<int>(s.p.size()), s.p.values(),
+                                nullptr, nullptr, 0) == 0) {
+            throw pg_error("postgresql: pipeline: " + message_of(c), "");
+        }
+    }
+    if (PQpipelineSync(c) == 0) {
+        throw pg_error("postgresql: pipeline: " + message_of(c), "");
+    }
+    std::vector<result> out;
+    std::string failure;
+    std::string sqlstate;
+    std::size_t index = 0;
+    const auto fail = [&](PGresult* r) {
+        if (index >= critical) {
+            if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED) {
+                spdlog::warn("postgresql: after the commit: {}", message_of(c));
+            }
+            return;
+        }
+        if (failure.empty()) {
+            const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+            sqlstate = state != nullptr ? state : "";
+            failure = "postgresql: " + message_of(c);
+        }
+    };
+    // Each statement's results end with a null; the pipeline with its sync point.
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+        index = i;
+        for (int part = prepares[i] ? 0 : 1; part < 2; ++part) {
+            PGresult* r = PQgetResult(c);
+            const auto status = PQresultStatus(r);
+            if (part == 1 && failure.empty() &&
+                (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {
+                if (std::string_view(PQcmdStatus(r)) == "ROLLBACK" &&
+                    statements[i].sql == "COMMIT") {
+                    failure = "postgresql: commit: the transaction was rolled back";
+                }
+                out.emplace_back(r);
+            } else {
+                if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+                    fail(r);
+                }
+                PQclear(r);
+            }
+            while (PGresult* extra = PQgetResult(c)) { // the null that ends this statement
+                PQclear(extra);
+            }
+        }
+    }
+    index = 0;
+    for (int nulls = 0; nulls < 100;) {
+        PGresult* r = PQgetResult(c);
+        if (r == nullptr) {
+            ++nulls;
+            if (!ok()) {
+                fail(nullptr);
+                break;
+            }
+            continue;
+        }
+        const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync) {
+            break;
+        }
+    }
+    if (!failure.empty()) {
+        // A statement prepared in a failed pipeline may not exist: prepare them again.
+        for (std::size_t i = 0; i < statements.size(); ++i) {
+            if (prepares[i]) {
+                prepared_.erase(statements[i].sql);
+            }
+        }
+        throw pg_error(failure, sqlstate);
+    }
+    return out;
 }
 
 transaction::transaction(connection& c, const char* begin) : c_(c) {
@@ -189,6 +294,17 @@ transaction::~transaction() {
             // the connection is dropped by its owner
         }
     }
+}
+
+void transaction::commit_pipeline(std::vector<connection::statement> before,
+                                  std::vector<connection::statement> after) {
+    open_ = false;
+    const std::size_t critical = before.size() + 1;
+    before.push_back({"COMMIT", {}});
+    for (auto& s : after) {
+        before.push_back(std::move(s));
+    }
+    c_.pipeline(before, critical);
 }
 
 void transaction::commit(std::string_view after) {

@@ -86,6 +86,21 @@ class connection {
     /// Runs one statement with parameters (prepared on first use). Throws pg_error.
     result query(std::string_view sql, const params& p = {});
 
+    /// One statement of a pipeline: SQL text and its parameters.
+    struct statement {
+        std::string sql;
+        params p;
+    };
+
+    /// Sends `statements` in one round trip (libpq's pipeline mode) and returns their results
+    /// in order. The first that fails throws pg_error (those after it did not run); inside a
+    /// transaction the transaction is then aborted. A `COMMIT` among them that rolled back
+    /// (the transaction had failed) is an error too. Statements from index `critical` on may
+    /// fail without an error (logged): what runs after a COMMIT must not make a committed
+    /// transaction look failed. Not retried on a closed connection.
+    std::vector<result> pipeline(const std::vector<statement>& statements,
+                                 std::size_t critical = static_cast<std::size_t>(-1));
+
     /// Whether the connection still works (a failed one is dropped by its owner).
     bool ok() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
 
@@ -102,6 +117,7 @@ class connection {
     };
     std::unique_ptr<PGconn, finish> conn_;
     std::unordered_map<std::string, std::string> prepared_; ///< SQL text -> statement name
+    std::size_t next_name_ = 0;                             ///< names are never reused
 };
 
 /// A transaction as a scope guard: begun by the constructor (`begin` is the BEGIN statement,
@@ -110,6 +126,10 @@ class connection {
 class transaction {
   public:
     explicit transaction(connection& c, const char* begin = "BEGIN");
+    /// Guards a transaction whose BEGIN the caller sends itself (e.g. in a pipeline, right
+    /// after constructing this): rolled back unless committed.
+    struct adopt_t {};
+    transaction(connection& c, adopt_t) : c_(c) {}
     ~transaction();
     transaction(const transaction&) = delete;
     transaction& operator=(const transaction&) = delete;
@@ -117,6 +137,12 @@ class transaction {
     /// Commits; `after` (simple-protocol statements, may be empty) is sent in the same round
     /// trip and runs only when the commit succeeded. Throws pg_error.
     void commit(std::string_view after = {});
+
+    /// Sends `before`, then COMMIT, then `after` in one round trip (a pipeline). The commit's
+    /// own outcome decides: a failure of `before` or of the COMMIT throws pg_error (nothing is
+    /// committed); a failure of `after`, which runs only once the commit is durable, is logged.
+    void commit_pipeline(std::vector<connection::statement> before,
+                         std::vector<connection::statement> after);
 
   private:
     connection& c_;

@@ -52,7 +52,7 @@ std::string type_array(core::type_mask mask, params& p) {
         }
     }
     p.add_array(names);
-    return "$" + std::to_string(p.size()) + "::text[]";
+    return placeholder(p.size()) + "::text[]";
 }
 
 /// A consistent read over records: one REPEATABLE READ transaction for the cursor's life.
@@ -92,7 +92,7 @@ class pg_record_cursor final : public record_cursor {
             }
             if (!location_.empty()) {
                 p.add(location_);
-                sql += " AND (location = '' OR location = $" + std::to_string(p.size()) + ")";
+                sql += " AND (location = '' OR location = " + placeholder(p.size()) + ")";
             }
             sql += " ORDER BY rve, id LIMIT $5";
             const auto r = conn_->query(sql, p);
@@ -164,6 +164,13 @@ void pg_store::close() {
     }
 }
 
+core::status pg_store::backup(const std::string&) {
+    return core::error{core::error_code::unavailable,
+                       "posfeed backup copies SQLite databases; for PostgreSQL use its own tools "
+                       "while the nodes run: pg_dump -Fc (a consistent logical copy) or "
+                       "pg_basebackup with WAL archiving (point-in-time recovery)"};
+}
+
 bool pg_store::healthy() {
     try {
         auto c = pool_.acquire();
@@ -204,7 +211,7 @@ std::vector<record> pg_store::list_records(const record_query& q) {
     p.add(static_cast<std::int64_t>(q.limit));
     std::string sql = "SELECT " + std::string(record_columns) +
                       " FROM records WHERE rmsystem = $1 AND kind = $2 AND rve > $3";
-    const auto next = [&p] { return "$" + std::to_string(p.size()); };
+    const auto next = [&p] { return placeholder(p.size()); };
     if (q.after) {
         p.add(q.after->first);
         const auto rve_param = next();
@@ -269,7 +276,7 @@ event_page pg_store::read_events(const event_query& q) {
             const std::string types = type_array(scoped, p);
             p.add(q.session);
             filter += filter.empty() ? "" : " OR ";
-            filter += "(type = ANY(" + types + ") AND session = $" + std::to_string(p.size()) + ")";
+            filter += "(type = ANY(" + types + ") AND session = " + placeholder(p.size()) + ")";
         }
         return c->query("SELECT rve, type, location, session, body FROM events WHERE rmsystem = "
                         "$1 AND (" +

@@ -77,6 +77,8 @@ class pg_store final : public store {
     void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) override;
     void set_commit_listener(std::function<void(group_ptr)> listener) override;
     bool healthy() override;
+    /// Not done by posfeed: unavailable, naming pg_dump and pg_basebackup.
+    core::status backup(const std::string& file) override;
     void close() override;
 
   private:

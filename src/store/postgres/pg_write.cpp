@@ -174,8 +174,9 @@ class pg_txn final : public write_txn {
     std::optional<core::rve> rve_;
 };
 
-/// Writes what `batch` changed, one statement per table.
-void flush(connection& c, const batch_state& batch) {
+/// The statements that write what `batch` changed, one per table.
+std::vector<connection::statement> flush(const batch_state& batch) {
+    std::vector<connection::statement> out;
     if (!batch.records.empty()) {
         std::vector<std::string_view> rm, kind, id, location, deleted, body, lookup;
         std::vector<std::int64_t> rve;
@@ -189,20 +190,21 @@ void flush(connection& c, const batch_state& batch) {
             body.push_back(r.body);
             lookup.push_back(r.lookup);
         }
-        c.query("INSERT INTO records (rmsystem, kind, id, location, rve, deleted, body, lookup) "
-                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-                "$5::bigint[], $6::boolean[], $7::text[], $8::text[]) ON CONFLICT (rmsystem, kind, "
-                "id) DO UPDATE SET location = excluded.location, rve = excluded.rve, deleted = "
-                "excluded.deleted, body = excluded.body, lookup = excluded.lookup",
-                params{}
-                    .add_array(rm)
-                    .add_array(kind)
-                    .add_array(id)
-                    .add_array(location)
-                    .add_array(rve)
-                    .add_array(deleted)
-                    .add_array(body)
-                    .add_array(lookup));
+        out.push_back(
+            {"INSERT INTO records (rmsystem, kind, id, location, rve, deleted, body, lookup) "
+             "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+             "$5::bigint[], $6::boolean[], $7::text[], $8::text[]) ON CONFLICT (rmsystem, kind, "
+             "id) DO UPDATE SET location = excluded.location, rve = excluded.rve, deleted = "
+             "excluded.deleted, body = excluded.body, lookup = excluded.lookup",
+             params{}
+                 .add_array(rm)
+                 .add_array(kind)
+                 .add_array(id)
+                 .add_array(location)
+                 .add_array(rve)
+                 .add_array(deleted)
+                 .add_array(body)
+                 .add_array(lookup)});
     }
     if (!batch.events.empty()) {
         std::vector<std::string_view> rm, type, location, session, body;
@@ -216,17 +218,18 @@ void flush(connection& c, const batch_state& batch) {
             session.push_back(e.e.session);
             body.push_back(e.e.body);
         }
-        c.query("INSERT INTO events (rmsystem, rve, seq, type, location, session, body) SELECT * "
-                "FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::text[], "
-                "$6::text[], $7::text[])",
-                params{}
-                    .add_array(rm)
-                    .add_array(rve)
-                    .add_array(seq)
-                    .add_array(type)
-                    .add_array(location)
-                    .add_array(session)
-                    .add_array(body));
+        out.push_back(
+            {"INSERT INTO events (rmsystem, rve, seq, type, location, session, body) SELECT * "
+             "FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::text[], "
+             "$6::text[], $7::text[])",
+             params{}
+                 .add_array(rm)
+                 .add_array(rve)
+                 .add_array(seq)
+                 .add_array(type)
+                 .add_array(location)
+                 .add_array(session)
+                 .add_array(body)});
     }
     if (!batch.counters_changed.empty()) {
         std::vector<std::string_view> rm, name;
@@ -236,10 +239,11 @@ void flush(connection& c, const batch_state& batch) {
             name.push_back(key.second);
             value.push_back(batch.counters.at(key));
         }
-        c.query("INSERT INTO counters (rmsystem, name, value) SELECT * FROM unnest($1::text[], "
-                "$2::text[], $3::bigint[]) ON CONFLICT (rmsystem, name) DO UPDATE SET value = "
-                "excluded.value",
-                params{}.add_array(rm).add_array(name).add_array(value));
+        out.push_back(
+            {"INSERT INTO counters (rmsystem, name, value) SELECT * FROM unnest($1::text[], "
+             "$2::text[], $3::bigint[]) ON CONFLICT (rmsystem, name) DO UPDATE SET value = "
+             "excluded.value",
+             params{}.add_array(rm).add_array(name).add_array(value)});
     }
     std::vector<std::string_view> rm;
     std::vector<std::int64_t> last;
@@ -247,19 +251,23 @@ void flush(connection& c, const batch_state& batch) {
         rm.push_back(id);
         last.push_back(v.ms);
     }
-    c.query("UPDATE rmsystems r SET last_rve = u.v FROM unnest($1::text[], $2::bigint[]) AS "
-            "u(id, v) WHERE r.id = u.id AND r.last_rve <> u.v",
-            params{}.add_array(rm).add_array(last));
+    if (!rm.empty()) {
+        out.push_back(
+            {"UPDATE rmsystems r SET last_rve = u.v FROM unnest($1::text[], $2::bigint[]) "
+             "AS u(id, v) WHERE r.id = u.id AND r.last_rve <> u.v",
+             params{}.add_array(rm).add_array(last)});
+    }
+    return out;
 }
 
-/// `SELECT pg_notify(...)` for every announcement (rm ids and RVEs need no quoting: SPEC 2).
-std::string notify_sql(const std::vector<std::string>& announcements) {
-    std::string sql;
-    for (const auto& a : announcements) {
-        sql += sql.empty() ? "SELECT " : ", ";
-        sql += "pg_notify('posfeed', '" + a + "')";
+/// The NOTIFY of every committed group: `<rmsystem> <rve>` on channel `posfeed`.
+std::vector<connection::statement> announce(const std::vector<std::string>& announcements) {
+    if (announcements.empty()) {
+        return {};
     }
-    return sql;
+    std::vector<std::string_view> payloads(announcements.begin(), announcements.end());
+    return {{"SELECT pg_notify('posfeed', a) FROM unnest($1::text[]) AS a",
+             params{}.add_array(payloads)}};
 }
 
 } // namespace
@@ -312,13 +320,16 @@ void pg_store::run_batch(std::vector<job>& batch) {
         }
         std::sort(rms.begin(), rms.end());
         rms.erase(std::unique(rms.begin(), rms.end()), rms.end());
-        transaction txn(c);
-        // The row lock of each RmSystem, in id order (so two nodes never deadlock), held to the
-        // commit: writes of one RmSystem commit one after another on every node, each RVE above
-        // the last committed one.
-        const auto locked = c.query("SELECT id, last_rve FROM rmsystems WHERE id = ANY($1::text[]) "
-                                    "ORDER BY id FOR UPDATE",
-                                    params{}.add_array(rms));
+        // BEGIN and the row lock of each RmSystem in one round trip. The locks are taken in id
+        // order (so two nodes never deadlock) and held to the commit: writes of one RmSystem
+        // commit one after another on every node, each RVE above the last committed one.
+        transaction txn(c, transaction::adopt_t{});
+        const auto begun =
+            c.pipeline({{"BEGIN", {}},
+                        {"SELECT id, last_rve FROM rmsystems WHERE id = ANY($1::text[]) ORDER BY "
+                         "id FOR UPDATE",
+                         params{}.add_array(rms)}});
+        const auto& locked = begun[1];
         for (int i = 0; i < locked.rows(); ++i) {
             state.last_rve[locked.text(i, 0)] = core::rve{locked.int64(i, 1)};
         }
@@ -331,14 +342,15 @@ void pg_store::run_batch(std::vector<job>& batch) {
             }
             results[i].body = std::move(out.body);
         }
-        flush(c, state);
-        const std::string notify = notify_sql(state.announcements);
-        if (notify_ == notify_placement::in_transaction && !notify.empty()) {
-            c.exec(notify);
-            txn.commit();
-        } else {
-            txn.commit(notify);
+        // The changes, the COMMIT and the announcements in one more round trip; with
+        // posfeed_notify=in_transaction the NOTIFY goes before the COMMIT instead.
+        auto changes = flush(state);
+        auto notify = announce(state.announcements);
+        if (notify_ == notify_placement::in_transaction) {
+            changes.insert(changes.end(), notify.begin(), notify.end());
+            notify.clear();
         }
+        txn.commit_pipeline(std::move(changes), std::move(notify));
     } catch (const store_error& e) {
         spdlog::error("group commit of {} writes failed: {}", batch.size(), e.what());
         for (auto& r : results) {

@@ -457,6 +457,43 @@ void sqlite_store::set_commit_listener(std::function<void(group_ptr)> listener) 
     listener_ = std::move(listener);
 }
 
+core::status sqlite_store::backup(const std::string& file) {
+    const std::string tmp = file + ".tmp";
+    std::error_code ec;
+    if (std::filesystem::equivalent(file, path_, ec)) {
+        return core::error{core::error_code::invalid_argument,
+                           "the backup file '" + file + "' is the database itself: name another"};
+    }
+    std::filesystem::remove(tmp, ec);
+    auto source = reader();
+    {
+        db target(tmp);
+        sqlite3_backup* b = sqlite3_backup_init(target.handle(), "main", source->handle(), "main");
+        if (b == nullptr) {
+            return core::error{core::error_code::unavailable,
+                               "cannot start the backup: " +
+                                   std::string(sqlite3_errmsg(target.handle()))};
+        }
+        // All pages in one step: one read transaction, so the copy is of one point in time
+        // while the writer goes on (WAL).
+        const int rc = sqlite3_backup_step(b, -1);
+        sqlite3_backup_finish(b);
+        if (rc != SQLITE_DONE) {
+            std::filesystem::remove(tmp, ec);
+            return core::error{core::error_code::unavailable,
+                               "the backup failed: " + std::string(sqlite3_errstr(rc))};
+        }
+        // The copy stands alone: its WAL folded in, and on disk before it gets its name.
+        target.exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;");
+    }
+    std::filesystem::rename(tmp, file, ec);
+    if (ec) {
+        return core::error{core::error_code::unavailable,
+                           "cannot move the backup to '" + file + "': " + ec.message()};
+    }
+    return core::ok_status();
+}
+
 bool sqlite_store::healthy() {
     try {
         auto conn = reader();

@@ -61,6 +61,9 @@ class sqlite_store final : public store {
     void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) override;
     void set_commit_listener(std::function<void(group_ptr)> listener) override;
     bool healthy() override;
+    /// SQLite's online backup API from a reader connection (one read transaction: WAL lets the
+    /// writer go on), into `file`.tmp, synced, then renamed to `file`.
+    core::status backup(const std::string& file) override;
     void close() override;
 
   private:
