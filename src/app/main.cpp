@@ -16,6 +16,7 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include <csignal>
 #include <iostream>
 
 namespace {
@@ -53,6 +54,14 @@ void raise_fd_limit(int max_connections) {
 void tune_allocator() {
     mallopt(M_TRIM_THRESHOLD, 32 << 20);
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
+
+/// A file-size limit (RLIMIT_FSIZE, e.g. a quota set with prlimit) that a write passes raises
+/// SIGXFSZ, whose default action kills the process: every connection and stream with it.
+/// Ignored, the write fails with EFBIG instead, the store reports it as it does a full disk
+/// (the writes of that commit answer 503) and the server goes on.
+void ignore_file_size_signal() {
+    std::signal(SIGXFSZ, SIG_IGN);
 }
 
 int serve(core::config cfg, const std::string& config_file, const CLI::App& cmd) {
@@ -179,6 +188,7 @@ int main(int argc, char** argv) {
         ->required();
 
     CLI11_PARSE(app, argc, argv);
+    ignore_file_size_signal();
 
     try {
         if (serve_cmd->parsed()) {

@@ -8,6 +8,16 @@
 
 namespace posfeed::store {
 
+core::error commit_failed(const store_error& e) {
+    if (e.why() == store_error::cause::storage) {
+        return core::error{core::error_code::unavailable,
+                           "the database cannot be written now (its disk is full or it is "
+                           "unwritable): nothing of this write was saved; retry later"};
+    }
+    return core::error{core::error_code::unavailable,
+                       "the database could not commit the write; retry"};
+}
+
 bool valid_rmsystem_id(std::string_view id) {
     if (id.empty() || id.size() > 64) {
         return false;

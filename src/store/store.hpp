@@ -205,8 +205,22 @@ class data_error : public std::runtime_error {
 /// connection): handlers answer 503 and log it.
 class store_error : public std::runtime_error {
   public:
-    using std::runtime_error::runtime_error;
+    /// `storage`: the database's storage refused to take the data (its disk is full, a file-size
+    /// limit, a read-only file system, an I/O error); `other`: anything else.
+    enum class cause : std::uint8_t { other, storage };
+
+    explicit store_error(const std::string& what, cause why = cause::other)
+        : std::runtime_error(what), why_(why) {}
+    cause why() const { return why_; }
+
+  private:
+    cause why_;
 };
+
+/// The answer (unavailable) to each write of a group commit that failed with `e`: its message
+/// says that nothing of the write was saved, and when the storage refused it, that it is the
+/// disk (full or unwritable) and that a retry later will do.
+core::error commit_failed(const store_error& e);
 
 /// The storage of posfeed: RmSystems, credentials, records and the event log (SPEC 8).
 /// Implemented by SQLite (embedded) and PostgreSQL (several nodes sharing one database); the

@@ -18,8 +18,13 @@ namespace posfeed::store::postgres {
 /// tells an SQL error (e.g. 23505, a unique violation) from a lost connection (empty).
 class pg_error : public store_error {
   public:
+    /// A disk_full (53100), io_error (58030) or read_only_sql_transaction (25006) SQLSTATE is a
+    /// storage failure.
     pg_error(const std::string& what, std::string sqlstate)
-        : store_error(what), sqlstate_(std::move(sqlstate)) {}
+        : store_error(what, sqlstate == "53100" || sqlstate == "58030" || sqlstate == "25006"
+                                ? cause::storage
+                                : cause::other),
+          sqlstate_(std::move(sqlstate)) {}
     const std::string& sqlstate() const { return sqlstate_; }
 
   private:

@@ -355,8 +355,7 @@ void pg_store::run_batch(std::vector<job>& batch) {
         spdlog::error("group commit of {} writes failed: {}", batch.size(), e.what());
         for (auto& r : results) {
             r = write_result{};
-            r.body = core::error{core::error_code::unavailable,
-                                 "the database could not commit the write; retry"};
+            r.body = commit_failed(e);
         }
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {

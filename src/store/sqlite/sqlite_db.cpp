@@ -6,8 +6,14 @@ namespace posfeed::store::sqlite {
 
 void check(sqlite3* conn, int rc, std::string_view what) {
     if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        // The storage refused the data: a full disk (SQLITE_FULL), a write that failed (EFBIG
+        // past a file-size limit, EIO: SQLITE_IOERR), a read-only file or file system.
+        const int primary = rc & 0xff;
+        const bool storage =
+            primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_READONLY;
         throw store_error("sqlite: " + std::string(what) + ": " +
-                          (conn != nullptr ? sqlite3_errmsg(conn) : sqlite3_errstr(rc)));
+                              (conn != nullptr ? sqlite3_errmsg(conn) : sqlite3_errstr(rc)),
+                          storage ? store_error::cause::storage : store_error::cause::other);
     }
 }
 

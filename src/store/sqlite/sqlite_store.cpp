@@ -591,8 +591,7 @@ void sqlite_store::run_batch(std::deque<job>& batch) {
         spdlog::error("group commit of {} writes failed: {}", batch.size(), e.what());
         for (std::size_t i = 0; i < batch.size(); ++i) {
             results[i] = write_result{};
-            results[i].body = core::error{core::error_code::unavailable,
-                                          "the database could not commit the write; retry"};
+            results[i].body = commit_failed(e);
             groups[i].reset();
         }
     }
