@@ -4,6 +4,8 @@
 #
 #   bench/compare.sh            # N = 1,000, 10,000 and the largest N up to 50,000 that fits
 #   bench/compare.sh --quick    # N = 1,000 only, short runs (a smoke check, ~2 min)
+#   bench/compare.sh --only pg  # only the named groups of rows (idle, fanout, saturate,
+#                               # replay, write, pg), e.g. to measure one change
 #
 # Opt-in, not part of the test command. Installs the missing Debian packages (the build's,
 # nginx + libnginx-mod-nchan, postgresql-15), builds the release preset without the tests
@@ -26,11 +28,18 @@ root="$(dirname "$here")"
 cd "$root"
 
 quick=0
-case "${1:-}" in
---quick) quick=1 ;;
-"") ;;
-*) echo "usage: bench/compare.sh [--quick]" >&2; exit 2 ;;
-esac
+only="" # empty: every row
+usage="usage: bench/compare.sh [--quick] [--only idle,fanout,saturate,replay,write,pg]"
+while (($#)); do
+  case "$1" in
+  --quick) quick=1 ;;
+  --only) only="${2:?$usage}"; shift ;;
+  *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
+# wants ROW: whether --only left ROW in (the table then has only those rows).
+wants() { [[ -z "$only" || ",$only," == *",$1,"* ]]; }
 
 # ---- packages and build
 scripts/install-deps
@@ -93,6 +102,7 @@ else
     notes+=("N = 50,000 skipped: the hard open-file limit here is $hard_nofile (\`ulimit -Hn\`), it cannot be raised without CAP_SYS_RESOURCE, and one process (the posfeed server, or one posfeed-bench) holds one descriptor per stream; the largest N that fits with 1,000 spare is $max_n.")
   fi
 fi
+[[ -z "$only" ]] || notes+=("--only $only: the other rows were not run.")
 writers=64
 # The PostgreSQL rows (issue "Several nodes on PostgreSQL"): nodes per database, and the
 # cross-node fan-out at 1,000 writes/s with streams and publishes round-robin over the nodes.
@@ -422,35 +432,47 @@ run() {
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 t0=$SECONDS
 for n in "${sizes[@]}"; do
-  for server in posfeed nchan; do
-    run "$server" idle --subscribers "$n" --settle-s 2
-  done
+  if wants idle; then
+    for server in posfeed nchan; do
+      run "$server" idle --subscribers "$n" --settle-s 2
+    done
+  fi
   rate="$(rate_for "$n")"
-  for server in posfeed nchan; do
-    run "$server" fanout --subscribers "$n" --rate "$rate" --seconds "$fan_seconds" \
-      --drain-s "$drain"
-  done
+  if wants fanout; then
+    for server in posfeed nchan; do
+      run "$server" fanout --subscribers "$n" --rate "$rate" --seconds "$fan_seconds" \
+        --drain-s "$drain"
+    done
+  fi
 done
 # Capacity: at N = 10,000 (1,000 with --quick), a rate neither server keeps up with on 2 cores
 # (300,000 deliveries offered a second); deliveries/s then measures how fast each one fans out.
-for server in posfeed nchan; do
-  run "$server" fanout --subscribers "$sat_n" --rate "$sat_rate" --seconds "$sat_seconds" \
-    --drain-s 30
-done
-for server in posfeed nchan; do
-  run "$server" replay --events "$replay_events" --publishers 64 --rate "$replay_rate"
-done
-for server in posfeed nchan; do
-  run "$server" write --writers "$writers" --seconds "$write_seconds"
-done
+if wants saturate; then
+  for server in posfeed nchan; do
+    run "$server" fanout --subscribers "$sat_n" --rate "$sat_rate" --seconds "$sat_seconds" \
+      --drain-s 30
+  done
+fi
+if wants replay; then
+  for server in posfeed nchan; do
+    run "$server" replay --events "$replay_events" --publishers 64 --rate "$replay_rate"
+  done
+fi
+if wants write; then
+  for server in posfeed nchan; do
+    run "$server" write --writers "$writers" --seconds "$write_seconds"
+  done
+fi
 # PostgreSQL, posfeed only (Nchan has no such mode): durable writes through one node, through
 # three (writers round-robin over them), the same with the NOTIFY inside the write
 # transaction, and the cross-node fan-out (streams and publishes round-robin over three).
-run pg:1 write --writers "$writers" --seconds "$write_seconds"
-run "pg:$pg_nodes" write --writers "$writers" --seconds "$write_seconds"
-run "pg:$pg_nodes:in_transaction" write --writers "$writers" --seconds "$write_seconds"
-run "pg:$pg_nodes" fanout --subscribers "$pg_fan_n" --rate "$pg_fan_rate" \
-  --seconds "$pg_fan_seconds" --drain-s 30 --publishers "$pg_fan_publishers"
+if wants pg; then
+  run pg:1 write --writers "$writers" --seconds "$write_seconds"
+  run "pg:$pg_nodes" write --writers "$writers" --seconds "$write_seconds"
+  run "pg:$pg_nodes:in_transaction" write --writers "$writers" --seconds "$write_seconds"
+  run "pg:$pg_nodes" fanout --subscribers "$pg_fan_n" --rate "$pg_fan_rate" \
+    --seconds "$pg_fan_seconds" --drain-s 30 --publishers "$pg_fan_publishers"
+fi
 elapsed=$((SECONDS - t0))
 
 # ---- the table
