@@ -1,5 +1,6 @@
 #include "auth/credential.hpp"
 
+#include "auth/key_cache.hpp"
 #include "auth/password.hpp"
 
 #include <algorithm>
@@ -94,26 +95,37 @@ core::result<credential> authenticate_url_token(store::store& db, std::string_vi
                               true, "token");
 }
 
-core::result<credential> authenticate_api_key(store::store& db, std::string_view presented) {
-    const core::error bad{
-        core::error_code::unauthenticated,
-        "the X-Api-Key is not a valid key; create one with 'posfeed apikey create'"};
+core::error bad_api_key() {
+    return core::error{core::error_code::unauthenticated,
+                       "the X-Api-Key is not a valid key; create one with 'posfeed apikey create'"};
+}
+
+core::error revoked_api_key() {
+    return store::key_revoked();
+}
+
+core::result<credential> authenticate_api_key(store::store& db, std::string_view presented,
+                                              key_cache* cache) {
     const auto parts = split_api_key(presented);
     if (!parts) {
-        return bad;
+        return bad_api_key();
     }
     const auto row = db.find_api_key(parts->first);
     if (!row || !equal_secret(row->hash, sha256_hex(parts->second))) {
-        return bad;
+        return bad_api_key();
     }
     if (row->revoked) {
-        return core::error{core::error_code::unauthenticated, "the X-Api-Key has been revoked"};
+        return revoked_api_key();
     }
     auto s = parse_scopes(row->scopes);
     if (!s.ok()) {
         return core::internal_error("stored scopes of key " + row->id + " are damaged");
     }
-    return credential{credential::kind::api_key, row->id, row->rmsystem, *s, {}, {}, {}};
+    credential cred{credential::kind::api_key, row->id, row->rmsystem, *s, {}, {}, {}};
+    if (cache != nullptr) {
+        cache->remember(*row, cred);
+    }
+    return cred;
 }
 
 } // namespace posfeed::auth

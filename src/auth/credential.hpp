@@ -54,9 +54,19 @@ core::result<credential> authenticate_session(store::store& db, std::string_view
 core::result<credential> authenticate_url_token(store::store& db, std::string_view token,
                                                 std::int64_t now_ms, std::int64_t idle_ms);
 
+class key_cache;
+
+/// The answer to a malformed or unknown X-Api-Key, or one whose secret does not match (one
+/// answer for all three; it never echoes the key).
+core::error bad_api_key();
+
+/// The answer to a revoked X-Api-Key.
+core::error revoked_api_key();
+
 /// Checks an `X-Api-Key` value against the store. unauthenticated when it is malformed,
-/// unknown, revoked or its secret does not match; the message never echoes the key.
-/// Blocking (reads the store).
-core::result<credential> authenticate_api_key(store::store& db, std::string_view presented);
+/// unknown, revoked or its secret does not match; the message never echoes the key. A key
+/// accepted is remembered in `cache` when given. Blocking (reads the store).
+core::result<credential> authenticate_api_key(store::store& db, std::string_view presented,
+                                              key_cache* cache = nullptr);
 
 } // namespace posfeed::auth

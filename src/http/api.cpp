@@ -99,8 +99,14 @@ asio::awaitable<response> handle_openapi(context& ctx, const request& req, const
                                              "the server is shutting down; retry on another node"});
     }
     const auto submitted = std::chrono::steady_clock::now();
-    auto result =
-        co_await async_write(ctx.db, cred->rmsystem, std::move(action->write), asio::use_awaitable);
+    // A key may come from the cache (authenticate): the store re-checks it in the write's own
+    // transaction, so a key revoked a moment ago cannot commit.
+    store::write_guard guard;
+    if (cred->kind == auth::credential::kind::api_key) {
+        guard.api_key = cred->id;
+    }
+    auto result = co_await async_write(ctx.db, cred->rmsystem, std::move(action->write),
+                                       std::move(guard), asio::use_awaitable);
     ctx.stats.commit_latency(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
     if (!result.body.ok()) {

@@ -37,8 +37,12 @@ authenticate(context& ctx, const request& req, const target& t) {
     const std::int64_t now = core::system_now_ms();
     const std::int64_t idle = ctx.cfg.sessions.idle_ms;
     if (const auto key = header(req, "X-Api-Key")) {
+        // A key this process checked before needs no read of the store (decision 40).
+        if (auto cached = ctx.keys.find(*key)) {
+            co_return std::move(*cached);
+        }
         auto lookup = [&ctx, k = std::string(*key)] {
-            return auth::authenticate_api_key(ctx.db, k);
+            return auth::authenticate_api_key(ctx.db, k, &ctx.keys);
         };
         co_return co_await ctx.pool.run(std::move(lookup));
     }

@@ -55,19 +55,24 @@ class blocking_pool {
     boost::asio::thread_pool pool_;
 };
 
-/// Submits a write to the store and completes, on the caller's executor, once it is durable
-/// or has failed.
+/// Submits a write to the store (re-checking `guard` in its transaction) and completes, on the
+/// caller's executor, once it is durable or has failed.
 template <class Token>
-auto async_write(store::store& db, std::string rmsystem, store::write_fn fn, Token&& token) {
+auto async_write(store::store& db, std::string rmsystem, store::write_fn fn,
+                 store::write_guard guard, Token&& token) {
     return boost::asio::async_initiate<Token, void(store::write_result)>(
-        [&db](auto handler, std::string rm, store::write_fn f) {
+        [&db](auto handler, std::string rm, store::write_fn f, store::write_guard g) {
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            db.submit(std::move(rm), std::move(f), [h](store::write_result r) {
-                auto ex = boost::asio::get_associated_executor(*h);
-                boost::asio::dispatch(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
-            });
+            db.submit(
+                std::move(rm), std::move(f),
+                [h](store::write_result r) {
+                    auto ex = boost::asio::get_associated_executor(*h);
+                    boost::asio::dispatch(ex,
+                                          [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+                },
+                std::move(g));
         },
-        token, std::move(rmsystem), std::move(fn));
+        token, std::move(rmsystem), std::move(fn), std::move(guard));
 }
 
 /// store::follow as an asynchronous operation: completes, on the caller's executor (always

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "auth/key_cache.hpp"
 #include "core/config.hpp"
 #include "feed/hub.hpp"
 #include "http/blocking.hpp"
@@ -22,6 +23,7 @@ struct context {
     std::atomic<bool> shutting_down{false};
     std::atomic<int> connections{0};     ///< open TCP connections
     std::atomic<int> active_requests{0}; ///< requests being handled (not idle keep-alives)
+    auth::key_cache keys{};              ///< API keys checked before (authenticate)
 };
 
 } // namespace posfeed::http

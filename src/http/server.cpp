@@ -207,6 +207,7 @@ asio::awaitable<void> server::watch_revocations() {
             };
             const auto found = co_await pool_.run(std::move(read));
             for (const auto& id : found.ids) {
+                ctx_->keys.forget(id);
                 hub_->close_credential(id, "the credential was revoked or its session ended");
             }
             since = found.now_ms - 1000;

@@ -8,6 +8,10 @@
 
 namespace posfeed::store {
 
+core::error key_revoked() {
+    return core::error{core::error_code::unauthenticated, "the X-Api-Key has been revoked"};
+}
+
 core::error commit_failed(const store_error& e) {
     if (e.why() == store_error::cause::storage) {
         return core::error{core::error_code::unavailable,

@@ -89,6 +89,18 @@ class write_txn {
 /// (JSON text) or an error, in which case everything it did is rolled back.
 using write_fn = std::function<core::result<std::string>(write_txn&)>;
 
+/// What must still hold when a write commits, checked by the store inside the write's own
+/// transaction (the caller checked it earlier, perhaps from a cache): when `api_key` names a
+/// key id, that key exists and is not revoked; otherwise the write does not run and answers
+/// unauthenticated ("the X-Api-Key has been revoked").
+struct write_guard {
+    std::string api_key;
+};
+
+/// The answer to a write whose write_guard failed: unauthenticated, "the X-Api-Key has been
+/// revoked".
+core::error key_revoked();
+
 /// The outcome of a write, reported once it is durable (or failed).
 struct write_result {
     core::result<std::string> body = core::internal_error("write not run");
@@ -347,8 +359,13 @@ class store {
     /// Queues a write for `rmsystem` and returns at once (never blocks on I/O). `fn` runs later
     /// on a store thread inside the write's transaction; `done` is called exactly once, after
     /// the transaction is durable or has failed (after close(): at once, unavailable).
-    virtual void submit(std::string rmsystem, write_fn fn,
-                        std::function<void(write_result)> done) = 0;
+    /// `guard` is checked in the same transaction, before `fn` runs.
+    virtual void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done,
+                        write_guard guard) = 0;
+    /// A write with nothing to re-check.
+    void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) {
+        submit(std::move(rmsystem), std::move(fn), std::move(done), write_guard{});
+    }
 
     /// Sets the function that receives every committed group (see the class comment). Call
     /// before the first write.

@@ -124,10 +124,28 @@ describe('errors', () => {
       assertError(await es('want=products', { key: wrongSecret }), 401, 'unauthenticated', ['X-Api-Key']);
     });
 
-    test('revoked key', async () => {
-      const key = await srv.createKey({ scopes: 'products' });
+    test('revoked key: its writes are refused at once, new streams once the server noticed (about a second)', async () => {
+      const key = await srv.createKey({ scopes: 'products,write' });
+      // Used once: the server now knows the key (decision 40: it does not read it again).
       await expectStream({ query: 'want=products', key });
+      const before = await call('POST', 'Products', { Description: 'before' }, { key });
+      assert.equal(before.status, 201);
+      succeeded.push(/"RVE":(\d{8}\.\d{9})/.exec(before.text)[1]);
       await srv.revokeKey(key);
+      // The write re-checks the key in its own transaction.
+      assertError(await call('POST', 'Products', { Description: 'after' }, { key }), 401, 'unauthenticated', [
+        'revoked',
+      ]);
+      // A stream opened before the server's once-a-second revocation check is closed by it;
+      // after it, the key is refused.
+      let status;
+      for (let i = 0; i < 100 && status !== 401; i += 1) {
+        const s = openStream(srv, { query: 'want=products', key });
+        await s.response;
+        status = s.status;
+        s.close();
+        await sleep(50);
+      }
       assertError(await es('want=products', { key }), 401, 'unauthenticated', ['revoked']);
     });
   });

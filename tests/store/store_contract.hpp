@@ -327,29 +327,33 @@ class StoreContract : public ::testing::TestWithParam<store_factory> {
     }
 
     /// store::submit, checking that `done` is called once and never on the caller's stack.
-    void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) {
+    void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done,
+                write_guard write_guard = {}) {
         auto calls = std::make_shared<std::atomic<int>>(0);
         struct in_submit {
             in_submit() { inside_submit = true; }
             ~in_submit() { inside_submit = false; }
         } const guard;
-        db_->submit(std::move(rmsystem), std::move(fn),
-                    [calls, done = std::move(done)](write_result r) {
-                        EXPECT_FALSE(inside_submit) << "done ran on the caller's stack in submit()";
-                        if (calls->fetch_add(1) != 0) {
-                            ADD_FAILURE() << "done was called more than once";
-                            return;
-                        }
-                        done(std::move(r));
-                    });
+        db_->submit(
+            std::move(rmsystem), std::move(fn),
+            [calls, done = std::move(done)](write_result r) {
+                EXPECT_FALSE(inside_submit) << "done ran on the caller's stack in submit()";
+                if (calls->fetch_add(1) != 0) {
+                    ADD_FAILURE() << "done was called more than once";
+                    return;
+                }
+                done(std::move(r));
+            },
+            std::move(write_guard));
     }
 
     /// Submits a write and waits for its result.
-    write_result write(write_fn fn, std::string rmsystem = "rm1") {
+    write_result write(write_fn fn, std::string rmsystem = "rm1", write_guard guard = {}) {
         std::promise<write_result> done;
         auto result = done.get_future();
-        submit(std::move(rmsystem), std::move(fn),
-               [&done](write_result r) { done.set_value(std::move(r)); });
+        submit(
+            std::move(rmsystem), std::move(fn),
+            [&done](write_result r) { done.set_value(std::move(r)); }, std::move(guard));
         return result.get();
     }
 

@@ -24,6 +24,60 @@ TEST_P(StoreContract, AddsFindsAndRevokesApiKeys) {
     EXPECT_TRUE(found->revoked);
 }
 
+TEST_P(StoreContract, AWriteGuardedByARevokedOrUnknownKeyDoesNotRunAndItsBatchMatesCommit) {
+    ASSERT_TRUE(db_->add_api_key({"000000000000000a", "rm1", "h", "*", false}).ok());
+    ASSERT_TRUE(db_->add_api_key({"000000000000000b", "rm1", "h", "*", false}).ok());
+    const auto guarded = [this](const std::string& key) {
+        auto ran = std::make_shared<std::atomic<bool>>(false);
+        const auto r = write(
+            [ran](write_txn& tx) -> core::result<std::string> {
+                ran->store(true);
+                tx.emit(product_event(1));
+                return std::string("{}");
+            },
+            "rm1", write_guard{key});
+        return std::pair(r, ran->load());
+    };
+    const auto [ok, ran_ok] = guarded("000000000000000a");
+    ASSERT_TRUE(ok.body.ok()) << ok.body.err().message;
+    EXPECT_TRUE(ran_ok);
+    EXPECT_TRUE(ok.rve.has_value());
+
+    ASSERT_TRUE(db_->revoke_api_key("000000000000000a").ok());
+    for (const char* key : {"000000000000000a", "00000000000000ff"}) {
+        SCOPED_TRACE(key);
+        const auto [refused, ran] = guarded(key);
+        ASSERT_FALSE(refused.body.ok());
+        EXPECT_EQ(refused.body.err().code, core::error_code::unauthenticated);
+        EXPECT_EQ(refused.body.err().message, "the X-Api-Key has been revoked");
+        EXPECT_FALSE(refused.rve.has_value());
+        EXPECT_FALSE(ran) << "a write whose guard fails does not run";
+    }
+    EXPECT_EQ(read_all(core::all_types).size(), 1U) << "only the first write committed";
+
+    // In one batch: the writes of the revoked key fail, the others commit.
+    std::vector<std::future<write_result>> results;
+    std::vector<std::shared_ptr<std::promise<write_result>>> promises;
+    for (int i = 0; i < 20; ++i) {
+        auto p = std::make_shared<std::promise<write_result>>();
+        results.push_back(p->get_future());
+        promises.push_back(p);
+        submit(
+            "rm1",
+            [](write_txn& tx) -> core::result<std::string> {
+                tx.emit(product_event(2));
+                return std::string("{}");
+            },
+            [p](write_result r) { p->set_value(std::move(r)); },
+            write_guard{i % 2 == 0 ? "000000000000000a" : "000000000000000b"});
+    }
+    for (int i = 0; i < 20; ++i) {
+        const auto r = results[static_cast<std::size_t>(i)].get();
+        EXPECT_EQ(r.body.ok(), i % 2 == 1) << i;
+    }
+    EXPECT_EQ(read_all(core::all_types).size(), 11U);
+}
+
 TEST_P(StoreContract, UnknownApiKeyIsNotFound) {
     EXPECT_FALSE(db_->find_api_key("ffffffffffffffff").has_value());
     const auto s = db_->revoke_api_key("ffffffffffffffff");

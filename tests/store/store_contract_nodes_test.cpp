@@ -105,6 +105,21 @@ TEST_P(StoreContract, ARevocationOnOneNodeIsSeenByTheOther) {
     EXPECT_EQ(db_->revoked_since(before).ids, std::vector<std::string>{"00000000000000aa"});
 }
 
+TEST_P(StoreContract, AKeyRevokedOnOneNodeCannotCommitOnTheOther) {
+    REQUIRE_SHARED();
+    store& b = open_other();
+    ASSERT_TRUE(db_->add_api_key({"00000000000000ab", "rm1", "h", "*", false}).ok());
+    const auto emit = [](write_txn& tx) -> core::result<std::string> {
+        tx.emit(product_event(1));
+        return std::string("{}");
+    };
+    ASSERT_TRUE(write(emit, "rm1", write_guard{"00000000000000ab"}).body.ok());
+    ASSERT_TRUE(b.revoke_api_key("00000000000000ab").ok());
+    const auto r = write(emit, "rm1", write_guard{"00000000000000ab"});
+    ASSERT_FALSE(r.body.ok());
+    EXPECT_EQ(r.body.err().code, core::error_code::unauthenticated);
+}
+
 TEST_P(StoreContract, LoginFailuresAreSharedByEveryNode) {
     REQUIRE_SHARED();
     store& b = open_other();

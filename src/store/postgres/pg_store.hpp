@@ -74,7 +74,9 @@ class pg_store final : public store {
     std::size_t prune_events(core::rve cutoff) override;
     event_page read_events(const event_query& q) override;
     core::rve newest_rve(const std::string& rmsystem) override;
-    void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) override;
+    using store::submit;
+    void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done,
+                write_guard guard) override;
     void set_commit_listener(std::function<void(group_ptr)> listener) override;
     bool healthy() override;
     /// Not done by posfeed: unavailable, naming pg_dump and pg_basebackup.
@@ -86,6 +88,7 @@ class pg_store final : public store {
         std::string rmsystem;
         write_fn fn;
         std::function<void(write_result)> done;
+        write_guard guard;
     };
 
     /// One followed RmSystem of the fan-out.

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <map>
 #include <tuple>
+#include <unordered_set>
 
 namespace posfeed::store::postgres {
 namespace {
@@ -272,11 +273,13 @@ std::vector<connection::statement> announce(const std::vector<std::string>& anno
 
 } // namespace
 
-void pg_store::submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) {
+void pg_store::submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done,
+                      write_guard guard) {
     {
         const std::lock_guard lock(queue_mu_);
         if (!closing_) {
-            queue_.push_back(job{std::move(rmsystem), std::move(fn), std::move(done)});
+            queue_.push_back(
+                job{std::move(rmsystem), std::move(fn), std::move(done), std::move(guard)});
             queue_cv_.notify_one();
             return;
         }
@@ -323,17 +326,44 @@ void pg_store::run_batch(std::vector<job>& batch) {
         // BEGIN and the row lock of each RmSystem in one round trip. The locks are taken in id
         // order (so two nodes never deadlock) and held to the commit: writes of one RmSystem
         // commit one after another on every node, each RVE above the last committed one.
+        // The same round trip checks the API keys the writes act for (write_guard): a key
+        // still unrevoked is share-locked to the commit, so a revocation waits for the writes
+        // of this batch and is never overtaken by one.
+        std::vector<std::string_view> keys;
+        for (const auto& j : batch) {
+            if (!j.guard.api_key.empty()) {
+                keys.push_back(j.guard.api_key);
+            }
+        }
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
         transaction txn(c, transaction::adopt_t{});
-        const auto begun =
-            c.pipeline({{"BEGIN", {}},
-                        {"SELECT id, last_rve FROM rmsystems WHERE id = ANY($1::text[]) ORDER BY "
-                         "id FOR UPDATE",
-                         params{}.add_array(rms)}});
+        std::vector<connection::statement> first{
+            {"BEGIN", {}},
+            {"SELECT id, last_rve FROM rmsystems WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+             params{}.add_array(rms)}};
+        if (!keys.empty()) {
+            first.push_back({"SELECT id FROM api_keys WHERE id = ANY($1::text[]) AND NOT revoked "
+                             "ORDER BY id FOR SHARE",
+                             params{}.add_array(keys)});
+        }
+        const auto begun = c.pipeline(first);
         const auto& locked = begun[1];
         for (int i = 0; i < locked.rows(); ++i) {
             state.last_rve[locked.text(i, 0)] = core::rve{locked.int64(i, 1)};
         }
+        std::unordered_set<std::string> valid_keys;
+        if (!keys.empty()) {
+            for (int i = 0; i < begun[2].rows(); ++i) {
+                valid_keys.insert(begun[2].text(i, 0));
+            }
+        }
         for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (const auto& key = batch[i].guard.api_key;
+                !key.empty() && !valid_keys.contains(key)) {
+                results[i].body = key_revoked();
+                continue;
+            }
             pg_txn tx(c, state, batch[i].rmsystem, clock_);
             write_outcome out = run_write(batch[i].fn, tx);
             if (out.commit) {

@@ -205,6 +205,14 @@ class sqlite_record_cursor final : public record_cursor {
 
 namespace {
 
+/// Whether the API key `id` exists and is not revoked (a write_guard), as of `conn`'s
+/// transaction.
+bool key_usable(db& conn, const std::string& id) {
+    stmt s(conn, "SELECT revoked FROM api_keys WHERE id = ?1");
+    s.bind(1, id);
+    return s.step() && s.int64(0) == 0;
+}
+
 /// Deletes events before `cutoff` and raises each RmSystem's history horizon.
 std::size_t prune_all(db& conn, core::rve cutoff) {
     std::size_t deleted = 0;
@@ -437,12 +445,13 @@ core::rve sqlite_store::newest_rve(const std::string& rmsystem) {
     return s.step() ? core::rve{s.int64(0)} : core::rve{};
 }
 
-void sqlite_store::submit(std::string rmsystem, write_fn fn,
-                          std::function<void(write_result)> done) {
+void sqlite_store::submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done,
+                          write_guard guard) {
     {
         const std::lock_guard lock(queue_mu_);
         if (!closing_) {
-            queue_.push_back(job{std::move(rmsystem), std::move(fn), std::move(done), {}, {}});
+            queue_.push_back(
+                job{std::move(rmsystem), std::move(fn), std::move(done), std::move(guard), {}, {}});
             queue_cv_.notify_one();
             return;
         }
@@ -573,6 +582,11 @@ void sqlite_store::run_batch(std::deque<job>& batch) {
         // fails leaves the others as they are.
         transaction txn(conn, transaction::mode::immediate);
         for (std::size_t i = 0; i < batch.size(); ++i) {
+            // The writer holds the database's write lock: a revocation waits for this batch.
+            if (!batch[i].guard.api_key.empty() && !key_usable(conn, batch[i].guard.api_key)) {
+                results[i].body = key_revoked();
+                continue;
+            }
             savepoint sp(conn);
             sqlite_txn tx(conn, batch[i].rmsystem, clock_);
             write_outcome out = run_write(batch[i].fn, tx);

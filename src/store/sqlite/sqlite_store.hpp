@@ -58,7 +58,9 @@ class sqlite_store final : public store {
     std::size_t prune_events(core::rve cutoff) override;
     event_page read_events(const event_query& q) override;
     core::rve newest_rve(const std::string& rmsystem) override;
-    void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done) override;
+    using store::submit;
+    void submit(std::string rmsystem, write_fn fn, std::function<void(write_result)> done,
+                write_guard guard) override;
     void set_commit_listener(std::function<void(group_ptr)> listener) override;
     bool healthy() override;
     /// SQLite's online backup API from a reader connection (one read transaction: WAL lets the
@@ -89,6 +91,7 @@ class sqlite_store final : public store {
         std::string rmsystem;
         write_fn fn;
         std::function<void(write_result)> done;
+        write_guard guard;
         std::function<void(db&)> maintenance; ///< when set, run alone in its own transaction
         /// Called after the maintenance transaction committed (null) or failed (what it threw).
         std::function<void(std::exception_ptr)> maintenance_done;
