@@ -79,6 +79,14 @@ void hub::publish(const store::group_ptr& g) {
     auto encoded = std::make_shared<const encoded_group>(
         g, [this](const std::string& session) { return barcode_watchers(session); });
     published_.fetch_add(1, std::memory_order_relaxed);
+    {
+        // Before the group goes to the shards: a stream that reads it attached earlier, so
+        // the group reaches its queue.
+        const std::lock_guard lock(rooms_mu_);
+        if (const auto it = rooms_.find(g->rmsystem); it != rooms_.end()) {
+            it->second.newest = g->rve;
+        }
+    }
     for (auto& sh : shards_) {
         boost::asio::post(sh.ex, [&sh, encoded] {
             const auto it = sh.by_rmsystem.find(encoded->rmsystem());
@@ -103,6 +111,10 @@ bool watches_barcodes(const subscriber& s) {
 
 void hub::attach(subscriber& s) {
     s.count_queue_in(&queued_bytes_);
+    {
+        const std::lock_guard lock(rooms_mu_);
+        ++rooms_[s.rmsystem()].subscribers;
+    }
     shards_[s.shard()].by_rmsystem[s.rmsystem()].push_back(&s);
     subscribers_.fetch_add(1);
     if (watches_barcodes(s)) {
@@ -154,6 +166,13 @@ void hub::detach(subscriber& s) {
     if (pos != list.end()) {
         *pos = list.back();
         list.pop_back();
+        {
+            const std::lock_guard lock(rooms_mu_);
+            if (const auto r = rooms_.find(s.rmsystem());
+                r != rooms_.end() && --r->second.subscribers <= 0) {
+                rooms_.erase(r);
+            }
+        }
         subscribers_.fetch_sub(1);
         s.drop_queue();
         s.count_queue_in(nullptr);
@@ -167,6 +186,12 @@ void hub::detach(subscriber& s) {
     if (list.empty()) {
         map.erase(it);
     }
+}
+
+std::optional<core::rve> hub::newest_published(const std::string& rmsystem) const {
+    const std::lock_guard lock(rooms_mu_);
+    const auto it = rooms_.find(rmsystem);
+    return it == rooms_.end() ? std::nullopt : it->second.newest;
 }
 
 void hub::close_all(const std::string& reason) {

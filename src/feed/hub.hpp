@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,14 @@ class hub {
 
     /// Detaches `s`; call on s's shard before destroying it.
     void detach(subscriber& s);
+
+    /// The RVE of the last group of `rmsystem` published while this hub has had subscribers of
+    /// it without a break; nullopt when none was (then ask the store). Every group of the
+    /// RmSystem published after it reaches a subscriber attached now, through its queue, so a
+    /// stream that starts live (no resume) may take it as its `ready` RVE without reading the
+    /// store. (The store publishes a group before it answers the write, so it also covers
+    /// every write already acknowledged on this node.) Thread-safe.
+    std::optional<core::rve> newest_published(const std::string& rmsystem) const;
 
     /// Closes every stream (shutdown). Thread-safe.
     void close_all(const std::string& reason);
@@ -71,6 +80,11 @@ class hub {
         boost::asio::any_io_executor ex;
         std::unordered_map<std::string, std::vector<subscriber*>> by_rmsystem;
     };
+    /// An RmSystem with subscribers on some shard (erased when its last one detaches).
+    struct room {
+        int subscribers = 0;
+        std::optional<core::rve> newest; ///< see newest_published
+    };
 
     std::vector<shard> shards_;
     std::atomic<std::size_t> subscribers_{0};
@@ -78,6 +92,8 @@ class hub {
     std::atomic<std::int64_t> queued_bytes_{0};
     std::mutex streams_mu_;
     std::unordered_map<std::string, int> streams_;
+    mutable std::mutex rooms_mu_;
+    std::unordered_map<std::string, room> rooms_;
     std::mutex watchers_mu_;
     std::unordered_map<std::string, int> barcode_watchers_;
     std::unordered_map<std::string, int> remote_watchers_; ///< other nodes' (under watchers_mu_)

@@ -20,20 +20,25 @@ open_records(context& ctx, const feed::subscriber& sub, std::vector<core::record
     co_return co_await ctx.pool.run(std::move(open));
 }
 
-/// Streams what `cursor` reads in packets of up to `feed.replay_batch` records, without holding
-/// more than one page in memory. The last packet carries `id: <the cursor's RVE>`, so a client
-/// cut after it resumes from there; a client cut before it starts over. Returns the RVE, or
-/// nullopt when the stream ended. Adds what it wrote to `sent`.
+/// Streams what `cursor` reads (after `first`, a page already read from it) in packets of up to
+/// `feed.replay_batch` records, without holding more than one page in memory. The last packet
+/// carries `id: <the cursor's RVE>`, so a client cut after it resumes from there; a client cut
+/// before it starts over. Returns the RVE, or nullopt when the stream ended. Adds what it wrote
+/// to `sent`.
 asio::awaitable<std::optional<core::rve>>
 stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
-               std::shared_ptr<store::record_cursor> cursor, stream_sent& sent) {
+               std::shared_ptr<store::record_cursor> cursor, stream_sent& sent,
+               std::vector<store::record> first = {}) {
     const auto& filter = sub.filter();
     const core::rve at = cursor->at();
     const auto batch = static_cast<std::size_t>(ctx.cfg.feed.replay_batch);
     std::string pending; // the last frame, held back until we know whether it is the last
+    std::vector<store::record> records = std::move(first);
     while (true) {
-        auto read = [cursor, batch] { return cursor->next(batch); };
-        const std::vector<store::record> records = co_await ctx.pool.run(std::move(read));
+        if (records.empty()) {
+            auto read = [cursor, batch] { return cursor->next(batch); };
+            records = co_await ctx.pool.run(std::move(read));
+        }
         if (records.empty()) {
             break;
         }
@@ -60,6 +65,7 @@ stream_records(context& ctx, chunk_writer& out, feed::subscriber& sub,
             feed::append_event_fields(pending, core::to_string(type), data);
             i = j;
         }
+        records.clear();
         if (sub.closed() || !co_await out.write(frames)) {
             co_return std::nullopt;
         }
@@ -88,12 +94,13 @@ asio::awaitable<std::optional<core::rve>> send_records(context& ctx, chunk_write
 }
 
 /// Writes the groups of a log page that the subscriber's filter selects, up to `until`
-/// (inclusive) when given, counting them as delivered and replayed and into `sent`. Returns false
-/// when the stream ended.
+/// (inclusive) when given, counting them as delivered and replayed and into `sent`; without their
+/// `id:` lines when `with_ids` is false. Returns false when the stream ended.
 asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::subscriber& sub,
                                        const std::vector<store::event_group>& groups,
                                        stream_sent& sent,
-                                       std::optional<core::rve> until = std::nullopt) {
+                                       std::optional<core::rve> until = std::nullopt,
+                                       bool with_ids = true) {
     // Encoded for this stream alone (its format only) and copied into one buffer: one write
     // of a contiguous page costs less than a gather over three buffers per event.
     std::string text;
@@ -106,7 +113,12 @@ asio::awaitable<bool> write_log_groups(context& ctx, chunk_writer& out, feed::su
             break;
         }
         const feed::encoded_group encoded(g, watchers, sub.filter().format);
-        gather_into(encoded, sub.filter(), counts, [&text](std::string_view s) { text += s; });
+        const std::string& id = encoded.id_line();
+        gather_into(encoded, sub.filter(), counts, [&](std::string_view s) {
+            if (with_ids || s.data() != id.data()) {
+                text += s;
+            }
+        });
     }
     std::uint64_t replayed = 0;
     for (const auto n : counts) {
@@ -133,13 +145,22 @@ asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk
     // The records read fixes the RVE first; the log is then read up to it.
     auto cursor = co_await open_records(ctx, sub, core::record_kinds_for(state), since);
     const core::rve at = cursor->at();
+    // When the merged state follows the log's groups, those go without their `id:` lines: a
+    // client cut after one would resume from it and never get the state changes below it,
+    // which come only in the merged records (and the last packet's id, `at`, would not be
+    // above the groups' ids). The first page of records tells whether any follow.
+    auto read_first = [cursor, batch = static_cast<std::size_t>(ctx.cfg.feed.replay_batch)] {
+        return cursor->next(batch);
+    };
+    std::vector<store::record> first = co_await ctx.pool.run(std::move(read_first));
+    const bool state_follows = !first.empty();
     core::rve from = since;
     while (exact != 0 && from < at) {
         store::event_query q{sub.rmsystem(), from, exact, sub.filter().session,
                              static_cast<std::size_t>(ctx.cfg.feed.replay_batch)};
         auto read_page = [&ctx, q = std::move(q)] { return ctx.db.read_events(q); };
         const auto page = co_await ctx.pool.run(std::move(read_page));
-        if (!co_await write_log_groups(ctx, out, sub, page.groups, sent, at)) {
+        if (!co_await write_log_groups(ctx, out, sub, page.groups, sent, at, !state_follows)) {
             co_return std::nullopt;
         }
         if (!page.more || page.groups.empty()) {
@@ -147,7 +168,7 @@ asio::awaitable<std::optional<core::rve>> conflated_catch_up(context& ctx, chunk
         }
         from = page.groups.back().rve;
     }
-    co_return co_await stream_records(ctx, out, sub, std::move(cursor), sent);
+    co_return co_await stream_records(ctx, out, sub, std::move(cursor), sent, std::move(first));
 }
 
 asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out,
@@ -174,8 +195,15 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
     core::rve ready_rve;
     while (true) {
         if (!from) {
-            auto read_newest = [&ctx, &sub] { return ctx.db.newest_rve(sub.rmsystem()); };
-            ready_rve = co_await ctx.pool.run(std::move(read_newest));
+            // Live from now: the newest group the hub published while it had streams of the
+            // RmSystem covers everything that will not reach this one's queue; only without
+            // one is the store asked.
+            if (const auto seen = ctx.hub.newest_published(sub.rmsystem())) {
+                ready_rve = *seen;
+            } else {
+                auto read_newest = [&ctx, &sub] { return ctx.db.newest_rve(sub.rmsystem()); };
+                ready_rve = co_await ctx.pool.run(std::move(read_newest));
+            }
         } else {
             core::rve cursor = *from;
             while (true) {

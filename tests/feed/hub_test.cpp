@@ -196,6 +196,42 @@ TEST(Hub, DeliversOnTheShardOnlyGroupsPublishedAfterAttach) {
     h.detach(s.sub);
 }
 
+TEST(Hub, NewestPublishedCountsOnlyWhileTheRmsystemHasSubscribers) {
+    shard_loops loops(2);
+    hub h(loops.executors());
+    h.publish(product_group("rm1", 1));
+    loops.run_all();
+    EXPECT_EQ(h.newest_published("rm1"), std::nullopt) << "no subscriber: the store knows";
+
+    stream a(0, "rm1", filter(products));
+    h.attach(a.sub);
+    EXPECT_EQ(h.newest_published("rm1"), std::nullopt) << "none published since the attach";
+    h.publish(product_group("rm1", 2));
+    h.publish(product_group("rm2", 3));
+    // Set as it is published, before any shard ran: a stream that reads it was attached
+    // earlier, so group 2 still reaches its queue.
+    EXPECT_EQ(h.newest_published("rm1"), core::rve{base_ms + 2});
+    EXPECT_EQ(h.newest_published("rm2"), std::nullopt);
+    loops.run_all();
+    stream b(1, "rm1", filter(products));
+    h.attach(b.sub);
+    h.publish(product_group("rm1", 4));
+    EXPECT_EQ(h.newest_published("rm1"), core::rve{base_ms + 4});
+    loops.run_all();
+    EXPECT_EQ(numbers(take(a.sub)), (std::vector<std::int64_t>{2, 4}));
+    EXPECT_EQ(numbers(take(b.sub)), std::vector<std::int64_t>{4});
+
+    // While the last subscriber is gone, groups may commit unseen (another node's, or of an
+    // RmSystem this node no longer follows): forgotten.
+    h.detach(a.sub);
+    EXPECT_EQ(h.newest_published("rm1"), core::rve{base_ms + 4}) << "b still attached";
+    h.detach(b.sub);
+    EXPECT_EQ(h.newest_published("rm1"), std::nullopt);
+    h.attach(a.sub);
+    EXPECT_EQ(h.newest_published("rm1"), std::nullopt);
+    h.detach(a.sub);
+}
+
 TEST(Hub, CountsAttachedSubscribersOverAllShards) {
     shard_loops loops(2);
     hub h(loops.executors());

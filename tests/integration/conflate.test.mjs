@@ -72,6 +72,19 @@ describe('conflate=1', () => {
       assert.equal(reader.ended, false, 'the stream was not cut');
 
       const live = reader.events.slice(liveFrom);
+      // ids only grow, and nothing after an id is at or below it: a client cut after any id
+      // resumes from it and must miss nothing (the merged records come before any id that is
+      // above them).
+      let lastId = '0';
+      for (const e of live) {
+        for (const r of rvesIn(e.data)) {
+          assert.ok(compareRve(r, lastId) > 0, `${e.event} record at ${r} arrives after id: ${lastId}`);
+        }
+        if (e.id !== undefined) {
+          assert.ok(compareRve(e.id, lastId) > 0, `id: ${e.id} after id: ${lastId}`);
+          lastId = e.id;
+        }
+      }
       // Sales: every one, once, in order.
       const gotSales = live.filter((e) => e.event === 'sales').map((e) => rvesIn(e.data)[0]);
       assert.deepEqual(gotSales, sales, 'every sale exactly once, in order');
