@@ -146,6 +146,12 @@ status load_config_file(const std::string& path, config& cfg) {
         r.finish();
         errors += r.errors_;
     }
+    if (const auto* t = top.sub("metrics")) {
+        reader r(*t, "metrics.");
+        r.get("token", cfg.metrics.token);
+        r.finish();
+        errors += r.errors_;
+    }
     top.finish();
     errors = top.errors_ + errors;
     if (!errors.empty()) {
@@ -189,6 +195,13 @@ status validate(const config& cfg) {
     check(cfg.sessions.idle_ms >= 1000, "sessions.idle_ms", "at least 1000");
     check(cfg.limits.writes_per_second >= 1, "limits.writes_per_second", "at least 1");
     check(cfg.limits.write_burst >= 1, "limits.write_burst", "at least 1");
+    // The token itself is never part of the message: it is a secret.
+    const auto& token = cfg.metrics.token;
+    check(token.empty() ||
+              (token.size() >= 16 &&
+               std::all_of(token.begin(), token.end(), [](char c) { return c > ' ' && c < 0x7f; })),
+          "metrics.token",
+          "empty (loopback peers only) or at least 16 printable ASCII characters without spaces");
     if (!errors.empty()) {
         errors.resize(errors.size() - 2);
         return invalid_argument("configuration: " + errors);

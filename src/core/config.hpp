@@ -43,6 +43,15 @@ struct limits_config {
     std::size_t subscriber_queue_bytes = 1024 * 1024; ///< unsent bytes per subscriber
 };
 
+/// Who may read GET /metrics (SPEC 6; docs/decisions.md). The status page itself holds no data
+/// and is served to anyone; its script reads /metrics with the same rule.
+struct metrics_config {
+    /// Empty: /metrics answers loopback peers only (127.0.0.0/8, ::1, ::ffff:127.x), 403 to the
+    /// rest. Set (16 or more printable ASCII characters, no spaces): every peer, loopback
+    /// included, must send `Authorization: Bearer <token>`, 401 otherwise. Never logged.
+    std::string token;
+};
+
 /// Everything `posfeed serve` needs. Defaults are SPEC 10's; a TOML file overrides them and
 /// command-line flags override the file.
 struct config {
@@ -58,6 +67,7 @@ struct config {
     history_config history;
     limits_config limits;
     sessions_config sessions;
+    metrics_config metrics;
 };
 
 /// Checks every setting against its accepted range (e.g. replay_batch >= 1, a known

@@ -117,7 +117,8 @@ asio::awaitable<response> handle_openapi(context& ctx, const request& req, const
 
 } // namespace
 
-asio::awaitable<response> handle_request(context& ctx, const request& req, const target& t) {
+asio::awaitable<response> handle_request(context& ctx, const request& req, const target& t,
+                                         const asio::ip::address& peer) {
     try {
         if (t.path == "/healthz") {
             if (req.method() != verb::get && req.method() != verb::head) {
@@ -139,11 +140,28 @@ asio::awaitable<response> handle_request(context& ctx, const request& req, const
                     req, http_error{protocol_code::method_not_allowed, "/metrics answers GET only"},
                     1, "GET");
             }
+            const bool forwarded =
+                header(req, "X-Forwarded-For").has_value() || header(req, "Forwarded").has_value();
+            if (auto denied = metrics_access(ctx.cfg.metrics.token, header(req, "Authorization"),
+                                             peer, forwarded)) {
+                auto res = error_response(req, *denied);
+                if (denied->is(core::error_code::unauthenticated)) {
+                    res.set(beast_http::field::www_authenticate,
+                            R"(Bearer realm="posfeed metrics")");
+                }
+                co_return res;
+            }
+            auto probe = [&ctx] { return ctx.db.healthy(); };
+            metrics::gauges now;
+            now.database_up = co_await ctx.pool.run(std::move(probe));
+            now.connections = ctx.connections.load();
+            now.max_connections = ctx.cfg.limits.max_connections;
+            now.streams = ctx.hub.subscriber_count();
+            now.queued_bytes = ctx.hub.queued_bytes();
             auto res =
-                json_response(req, beast_http::status::ok,
-                              ctx.stats.render(ctx.connections.load(), ctx.hub.subscriber_count(),
-                                               ctx.hub.queued_bytes(), ctx.db.stats()));
-            res.set(beast_http::field::content_type, "text/plain; version=0.0.4");
+                json_response(req, beast_http::status::ok, ctx.stats.render(now, ctx.db.stats()));
+            res.set(beast_http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+            res.set(beast_http::field::cache_control, "no-store");
             co_return res;
         }
         if (!t.segments.empty() && t.segments[0] == "openapi") {

@@ -68,6 +68,9 @@ void log_request(const request& req, int status, std::chrono::steady_clock::time
 asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t shard,
                             connection_slot& slot) {
     beast::flat_buffer buffer;
+    boost::system::error_code peer_ec;
+    // Unspecified (never loopback) when the peer is already gone.
+    const auto peer = stream.socket().remote_endpoint(peer_ec).address();
     const auto header_timeout = std::chrono::milliseconds(ctx.cfg.limits.header_timeout_ms);
     while (true) {
         beast_http::request_parser<beast_http::string_body> parser;
@@ -114,7 +117,7 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
         if (req.method() == beast_http::verb::options) {
             res = preflight_response(ctx.cfg, req);
         } else {
-            res = co_await handle_request(ctx, req, *t);
+            res = co_await handle_request(ctx, req, *t, peer);
         }
         apply_cors(ctx.cfg, req, res);
         if (req.method() == beast_http::verb::head) {

@@ -7,6 +7,7 @@
 #include "http/stream_request.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 namespace posfeed::http {
@@ -34,7 +35,9 @@ boost::asio::awaitable<void> serve_eventsource(context& ctx, boost::beast::tcp_s
                                                const request& req, const target& t,
                                                std::size_t shard, connection_slot& slot);
 
-/// Answers one non-streaming request: the JSON API, /healthz.
-boost::asio::awaitable<response> handle_request(context& ctx, const request& req, const target& t);
+/// Answers one non-streaming request: the JSON API, /healthz, /metrics (whose access depends on
+/// `peer`, the client's address), static files.
+boost::asio::awaitable<response> handle_request(context& ctx, const request& req, const target& t,
+                                                const boost::asio::ip::address& peer);
 
 } // namespace posfeed::http

@@ -1,8 +1,69 @@
 #include "http/metrics.hpp"
 
+#include "auth/api_key.hpp"
+
 #include <cstdio>
 
 namespace posfeed::http {
+
+bool is_loopback(const boost::asio::ip::address& peer) {
+    if (peer.is_v4()) {
+        return peer.to_v4().is_loopback(); // 127.0.0.0/8
+    }
+    const auto v6 = peer.to_v6();
+    if (v6.is_v4_mapped()) {
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).is_loopback();
+    }
+    return v6.is_loopback(); // ::1
+}
+
+std::optional<http_error> metrics_access(std::string_view token,
+                                         std::optional<std::string_view> authorization,
+                                         const boost::asio::ip::address& peer, bool forwarded) {
+    if (token.empty()) {
+        if (is_loopback(peer) && forwarded) {
+            return core::error{core::error_code::permission_denied,
+                               "/metrics does not answer requests forwarded by a proxy while "
+                               "metrics.token is not set; scrape the node directly, or set "
+                               "metrics.token and send 'Authorization: Bearer <token>'"};
+        }
+        if (is_loopback(peer)) {
+            return std::nullopt;
+        }
+        return core::error{core::error_code::permission_denied,
+                           "/metrics answers loopback peers only while metrics.token is not set; "
+                           "scrape from this host, or set metrics.token in the config file and "
+                           "send it as 'Authorization: Bearer <token>'"};
+    }
+    constexpr std::string_view scheme = "bearer ";
+    std::string_view presented;
+    if (authorization && authorization->size() > scheme.size()) {
+        std::string head(authorization->substr(0, scheme.size()));
+        for (auto& c : head) {
+            c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        }
+        if (head == scheme) {
+            presented = authorization->substr(scheme.size());
+            while (!presented.empty() && presented.front() == ' ') {
+                presented.remove_prefix(1);
+            }
+            while (!presented.empty() && presented.back() == ' ') {
+                presented.remove_suffix(1);
+            }
+        }
+    }
+    // Hashed first, so that the comparison takes the same time whatever the presented length.
+    if (!presented.empty() &&
+        auth::equal_secret(auth::sha256_hex(presented), auth::sha256_hex(token))) {
+        return std::nullopt;
+    }
+    return core::error{core::error_code::unauthenticated,
+                       authorization ? "/metrics needs 'Authorization: Bearer <token>' with the "
+                                       "token set as metrics.token; the Authorization header "
+                                       "sent does not hold it"
+                                     : "/metrics needs 'Authorization: Bearer <token>' with the "
+                                       "token set as metrics.token in the server's config file"};
+}
 
 void metrics::commit_latency(double seconds) {
     std::size_t i = 0;
@@ -14,8 +75,7 @@ void metrics::commit_latency(double seconds) {
     commit_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-std::string metrics::render(int connections, std::size_t streams, std::int64_t queued_bytes,
-                            const store::store_stats& store) const {
+std::string metrics::render(const gauges& now, const store::store_stats& store) const {
     std::string out;
     const auto line = [&out](const std::string& text) {
         out += text;
@@ -23,16 +83,24 @@ std::string metrics::render(int connections, std::size_t streams, std::int64_t q
     };
     line("# HELP posfeed_connections Open TCP connections.");
     line("# TYPE posfeed_connections gauge");
-    line("posfeed_connections " + std::to_string(connections));
+    line("posfeed_connections " + std::to_string(now.connections));
+    line("# HELP posfeed_connections_max The limit of open TCP connections "
+         "(limits.max_connections); past it new ones get 503.");
+    line("# TYPE posfeed_connections_max gauge");
+    line("posfeed_connections_max " + std::to_string(now.max_connections));
+    line("# HELP posfeed_database_up Whether the database answered a trivial query during this "
+         "scrape (1) or not (0), as /healthz reports it.");
+    line("# TYPE posfeed_database_up gauge");
+    line(std::string("posfeed_database_up ") + (now.database_up ? "1" : "0"));
     line("# HELP posfeed_streams Open event streams.");
     line("# TYPE posfeed_streams gauge");
-    line("posfeed_streams " + std::to_string(streams));
+    line("posfeed_streams " + std::to_string(now.streams));
     line("# HELP posfeed_streams_opened_total Event streams opened.");
     line("# TYPE posfeed_streams_opened_total counter");
     line("posfeed_streams_opened_total " + std::to_string(streams_opened_.load()));
     line("# HELP posfeed_queue_bytes Bytes queued for subscribers and not yet written.");
     line("# TYPE posfeed_queue_bytes gauge");
-    line("posfeed_queue_bytes " + std::to_string(queued_bytes));
+    line("posfeed_queue_bytes " + std::to_string(now.queued_bytes));
     line("# HELP posfeed_events_published_total Events committed and handed to the hub, by type.");
     line("# TYPE posfeed_events_published_total counter");
     for (int t = 0; t < core::event_type_count; ++t) {

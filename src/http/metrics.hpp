@@ -3,11 +3,16 @@
 #include "store/store.hpp"
 
 #include "core/event_type.hpp"
+#include "http/http_error.hpp"
+
+#include <boost/asio/ip/address.hpp>
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace posfeed::http {
@@ -43,10 +48,17 @@ class metrics {
     /// One acknowledged write's latency from submit to durable commit.
     void commit_latency(double seconds);
 
-    /// The Prometheus text exposition; the gauges and the store's counts are passed in by the
-    /// caller.
-    std::string render(int connections, std::size_t streams, std::int64_t queued_bytes,
-                       const store::store_stats& store) const;
+    /// The figures of the moment that the counters do not hold, passed in by the caller.
+    struct gauges {
+        int connections = 0;     ///< open TCP connections
+        int max_connections = 0; ///< limits.max_connections
+        std::size_t streams = 0;
+        std::int64_t queued_bytes = 0;
+        bool database_up = false; ///< the store answered a trivial query (as /healthz asks)
+    };
+
+    /// The Prometheus text exposition (format 0.0.4).
+    std::string render(const gauges& now, const store::store_stats& store) const;
 
   private:
     struct alignas(64) shard_counters {
@@ -66,5 +78,22 @@ class metrics {
     std::atomic<std::uint64_t> commit_count_{0};
     std::atomic<std::uint64_t> commit_micros_{0};
 };
+
+/// Whether `peer` is a loopback address: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x
+/// (`::ffff:127.0.0.1`, what a dual-stack listener sees of an IPv4 loopback peer).
+bool is_loopback(const boost::asio::ip::address& peer);
+
+/// Who may read GET /metrics (docs/decisions.md). With `token` empty (metrics.token unset) only
+/// a loopback peer whose request was not `forwarded` (it carries no `X-Forwarded-For` or
+/// `Forwarded` header: a proxy on the same host makes every client loopback, and such proxies
+/// add one): anyone else gets permission_denied (403). With a token, every peer,
+/// loopback included (a proxy in front makes every peer loopback), must present it as
+/// `authorization` = `Bearer <token>` (scheme case-insensitive), compared in constant time:
+/// unauthenticated (401) otherwise. nullopt when the request may read. Messages never hold
+/// the presented or the configured token.
+std::optional<http_error> metrics_access(std::string_view token,
+                                         std::optional<std::string_view> authorization,
+                                         const boost::asio::ip::address& peer,
+                                         bool forwarded = false);
 
 } // namespace posfeed::http

@@ -54,6 +54,7 @@ TEST_F(ConfigFile, EmptyFileKeepsEveryDefault) {
     EXPECT_EQ(cfg.history.keep_ms, 7LL * 24 * 3600 * 1000);
     EXPECT_EQ(cfg.limits.streams_per_credential, 8);
     EXPECT_EQ(cfg.limits.subscriber_queue_bytes, 1024u * 1024u);
+    EXPECT_EQ(cfg.metrics.token, "");
 }
 
 TEST_F(ConfigFile, OverridesOnlyTheKeysItNames) {
@@ -90,6 +91,9 @@ header_bytes = 4096
 body_bytes = 65536
 header_timeout_ms = 3000
 subscriber_queue_bytes = 2048
+
+[metrics]
+token = "0123456789abcdef-scrape"
 )"),
                                     cfg);
     ASSERT_TRUE(s.ok()) << s.err().message;
@@ -117,6 +121,7 @@ subscriber_queue_bytes = 2048
     EXPECT_EQ(cfg.limits.body_bytes, 65536u);
     EXPECT_EQ(cfg.limits.header_timeout_ms, 3000);
     EXPECT_EQ(cfg.limits.subscriber_queue_bytes, 2048u);
+    EXPECT_EQ(cfg.metrics.token, "0123456789abcdef-scrape");
 }
 
 TEST_F(ConfigFile, PartialSectionKeepsTheOtherKeysOfThatSection) {
@@ -138,6 +143,7 @@ TEST_F(ConfigFile, UnknownKeysAreErrorsNamingTheKey) {
         {"[history]\nkeep_days = 5\n", "'history.keep_days'"},
         {"[limits]\nstreams = 5\n", "'limits.streams'"},
         {"[sessions]\nidle = 5\n", "'sessions.idle'"},
+        {"[metrics]\ntokens = \"0123456789abcdef\"\n", "'metrics.tokens'"},
         {"[limit]\nstreams_per_credential = 5\n", "'limit'"},
         {"[feed.extra]\nx = 1\n", "'feed.extra'"},
     };
@@ -177,6 +183,7 @@ TEST_F(ConfigFile, WrongValueTypesAreErrorsNamingTheKey) {
         {"[feed]\nretry_ms = \"3s\"\n", "'feed.retry_ms'"},
         {"[limits]\nbody_bytes = -5\n", "'limits.body_bytes'"},
         {"[sessions]\ncookie_secure = \"yes\"\n", "'sessions.cookie_secure'"},
+        {"[metrics]\ntoken = 1234567890123456\n", "'metrics.token'"},
     };
     for (const auto& r : rows) {
         SCOPED_TRACE(r.toml);
@@ -253,6 +260,37 @@ TEST(Validate, LogLevelIsAKnownLevel) {
     const auto s = validate(cfg);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.err().message.find("'log_level'"), std::string::npos) << s.err().message;
+}
+
+TEST(Validate, MetricsTokenIsEmptyOrLongPrintableAscii) {
+    struct row {
+        std::string_view token;
+        bool ok;
+    };
+    const row rows[] = {
+        {"", true},
+        {"0123456789abcdef", true},
+        {"Zx8-_~!.0123456789abcdefghijklmnopqrstuvwxyz", true},
+        {"0123456789abcde", false}, // 15 characters
+        {"short", false},
+        {"0123456789 abcdef", false}, // a space
+        {"0123456789abcdef\n", false},
+        {"0123456789abcdef\xc3\xa9", false}, // not ASCII
+    };
+    for (const auto& r : rows) {
+        SCOPED_TRACE(std::string(r.token));
+        config cfg;
+        cfg.metrics.token = std::string(r.token);
+        const auto s = validate(cfg);
+        EXPECT_EQ(s.ok(), r.ok);
+        if (!r.ok) {
+            EXPECT_NE(s.err().message.find("'metrics.token' must be"), std::string::npos)
+                << s.err().message;
+            // The message names the key, never the secret.
+            EXPECT_EQ(s.err().message.find(std::string(r.token)), std::string::npos)
+                << s.err().message;
+        }
+    }
 }
 
 TEST(SplitHostPort, AcceptsHostAndPort) {
