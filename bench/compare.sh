@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# posfeed against nginx + Nchan on loopback (SPEC 11, issue 7): the same posfeed-bench
-# workloads against both servers, one table with both figures and their ratio.
+# posfeed against two peers on loopback (SPEC 11, issues 7 and 15), nginx + Nchan and
+# Pushpin: the same posfeed-bench workloads against all three, one table with every figure
+# and posfeed's ratio against each peer, plus SVG charts beside it.
 #
 #   bench/compare.sh            # N = 1,000, 10,000 and the largest N up to 50,000 that fits
-#   bench/compare.sh --quick    # N = 1,000 only, short runs (a smoke check, ~2 min)
+#   bench/compare.sh --quick    # N = 1,000 only, short runs, once each (a smoke check)
 #   bench/compare.sh --only pg  # only the named groups of rows (idle, fanout, saturate,
 #                               # replay, write, pg), e.g. to measure one change
+#   bench/compare.sh --repeat 5 # every row 5 times (default 3; --quick: 1): median, min–max
 #
 # Opt-in, not part of the test command. Installs the missing Debian packages (the build's,
-# nginx + libnginx-mod-nchan, postgresql-15), builds the release preset without the tests
+# nginx + libnginx-mod-nchan, pushpin, postgresql-15, gnuplot-nox), builds the release preset without the tests
 # (scripts/build -DPOSFEED_TESTS=OFF: build/release/src/posfeed and
 # build/release/bench/posfeed-bench), then for every row starts a fresh server (a new data
 # directory for posfeed, a new nginx for Nchan), runs one workload and stops it. Then the
 # PostgreSQL rows (posfeed only): one scratch PostgreSQL (scripts/pg-scratch), a new database
-# and fresh `posfeed serve` nodes per row. Writes the table to
-# bench/results/<date>-<commit>.md and the raw result lines next to it (.jsonl).
+# and fresh `posfeed serve` nodes per row. Every server (PostgreSQL included) runs pinned to
+# CPU 1 and posfeed-bench to CPU 0 (taskset). Writes the table to
+# bench/results/<date>-<commit>.md, the raw result lines next to it (.jsonl) and the charts
+# (<date>-<commit>-latency.svg, -throughput.svg).
 # Environment: BENCH_SKIP_BUILD=1 uses the binaries as they are; BENCH_BUILD_DIR=DIR takes
 # them from DIR (src/posfeed, bench/posfeed-bench; default build/release, which
 # scripts/build makes; another DIR is configured like the release preset and built there);
@@ -29,11 +33,14 @@ cd "$root"
 
 quick=0
 only="" # empty: every row
-usage="usage: bench/compare.sh [--quick] [--only idle,fanout,saturate,replay,write,pg]"
+repeat="" # empty: 3, or 1 with --quick
+usage="usage: bench/compare.sh [--quick] [--repeat N] [--only idle,fanout,saturate,replay,write,pg]"
 while (($#)); do
   case "$1" in
   --quick) quick=1 ;;
   --only) only="${2:?$usage}"; shift ;;
+  --repeat) repeat="${2:?$usage}"; shift
+    [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "$usage" >&2; exit 2; } ;;
   *) echo "$usage" >&2; exit 2 ;;
   esac
   shift
@@ -44,7 +51,9 @@ wants() { [[ -z "$only" || ",$only," == *",$1,"* ]]; }
 # ---- packages and build
 scripts/install-deps
 peer_pkgs=()
-for p in nginx libnginx-mod-nchan python3 postgresql-15; do
+# gnuplot-nox draws the charts (python3-matplotlib cannot be installed beside the build's
+# libboost1.81-dev on Debian 12: its scipy pulls libboost-dev 1.74, which conflicts).
+for p in nginx libnginx-mod-nchan pushpin python3 postgresql-15 gnuplot-nox; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || peer_pkgs+=("$p")
 done
 if ((${#peer_pkgs[@]})); then
@@ -52,7 +61,8 @@ if ((${#peer_pkgs[@]})); then
   SUDO=""
   [[ $(id -u) -ne 0 ]] && SUDO=sudo
   $SUDO apt-get update -qq
-  # policy-rc.d or not, the packaged nginx service is not used: this script starts its own.
+  # policy-rc.d or not, the packaged nginx and pushpin services are not used: this script
+  # starts its own.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${peer_pkgs[@]}" >/dev/null
 fi
@@ -73,7 +83,8 @@ posfeed="$build_dir/src/posfeed"
 bench="$build_dir/bench/posfeed-bench"
 nchan_module="$(dpkg -L libnginx-mod-nchan | grep -m1 'ngx_nchan_module\.so$')"
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-for f in "$posfeed" "$bench" "$nchan_module" "$pg_bin/psql" "$pg_bin/postgres"; do
+for f in "$posfeed" "$bench" "$nchan_module" "$pg_bin/psql" "$pg_bin/postgres" \
+  "$(command -v pushpin || echo pushpin)" "$(command -v gnuplot || echo gnuplot)"; do
   [[ -e "$f" ]] || { echo "compare: missing $f" >&2; exit 1; }
 done
 
@@ -86,6 +97,20 @@ ulimit -n "$hard_nofile"
 max_n=$(( (hard_nofile - 1000) / 1000 * 1000 ))
 ((max_n > 50000)) && max_n=50000
 notes=()
+# Pinning (issue 15): the servers on one core, the tool on the other, the same for every
+# server, so a row's figures do not depend on how the scheduler shares the cores. Every server
+# process goes on server_cpu (posfeed and its nodes, nginx's master and workers, Pushpin's
+# runner, condure, zurl, pushpin-proxy, pushpin-handler and its origin nginx, the scratch
+# PostgreSQL); posfeed-bench on tool_cpu. With one core nothing is pinned.
+server_cpu=1; tool_cpu=0
+if (($(nproc) >= 2)); then
+  pin_server=(taskset -c "$server_cpu")
+  pin_tool=(taskset -c "$tool_cpu")
+  notes+=("pinning: every server process on CPU $server_cpu (\`taskset -c $server_cpu\`: posfeed and its nodes, nginx + Nchan master and workers, Pushpin's processes and its origin, the scratch PostgreSQL beside the posfeed nodes), posfeed-bench on CPU $tool_cpu; posfeed keeps its default worker threads and nginx its 2 workers, all sharing CPU $server_cpu.")
+else
+  pin_server=(); pin_tool=()
+  notes+=("pinning: none (one core).")
+fi
 if ((quick)); then
   sizes=(1000)
   fan_seconds=5; drain=5; replay_events=20000; write_seconds=3
@@ -103,6 +128,13 @@ else
   fi
 fi
 [[ -z "$only" ]] || notes+=("--only $only: the other rows were not run.")
+[[ -n "$repeat" ]] || { ((quick)) && repeat=1 || repeat=3; }
+notes+=("repeats: every row run $repeat time(s), each on a fresh server, the servers taking turns (posfeed, Nchan, Pushpin, posfeed, …); a figure is the median with min–max beside it, a ratio is of medians, and a lost/duplicated/error count is the sum over the repeats.")
+# Pushpin's streams connect at most this many at once: with more, pushpin-proxy answers some
+# with 502 "Error while proxying to origin." (its request to zurl fails before zurl sees it;
+# 500 at once fails about half of 1,000). It accepts ~550 streams/s either way.
+pushpin_concurrency=50
+notes+=("Pushpin: streams connect $pushpin_concurrency at a time (\`--concurrency $pushpin_concurrency\`; posfeed and Nchan: 500): with 100 or more at once Pushpin 1.36 answers some with 502 \"Error while proxying to origin.\"; its accept rate (~550 streams/s here) is the same either way. No history, so no replay row (n/a). Publishes go through its HTTP control API (\`POST /publish/\`, acknowledged when the handler took them, in memory); \`message_rate\`/\`message_hwm\` lifted from Debian's 2,500/s and 25,000 (a limit against abuse, as posfeed's write limits).")
 writers=64
 # The PostgreSQL rows (issue "Several nodes on PostgreSQL"): nodes per database, and the
 # cross-node fan-out at 1,000 writes/s with streams and publishes round-robin over the nodes.
@@ -117,6 +149,10 @@ pg_fan_publishers=48
 # are a second and a per-second tag). posfeed publishes slower than this anyway.
 replay_rate=20000
 notes+=("replay: both servers get the events at most $replay_rate/s (faster than ~32,000/s into one channel Nchan 1.3.6 loses messages for the resuming stream, logging \"previous message id tags don't match\", and the stream stalls).")
+# Seen in every Pushpin fan-out row here (1,000 streams, 100/s and 300/s): pushpin-handler
+# logs "zhttp server: error id=… received message out of sequence, canceling" and closes those
+# streams; their events count as lost ("streams the server closed" row).
+notes+=("Pushpin drops streams under fan-out load: pushpin-handler logs \"zhttp server: error id=… received message out of sequence, canceling\" and closes them (21 and 49 of 1,000 in --quick trials at 100/s and 300/s, pinned to one core); the events those streams miss are its \"events lost\", and \"streams the server closed\" counts them.")
 # Fan-out rate per N: about 100,000 deliveries per second, the same for both servers.
 rate_for() { case "$1" in 1000) echo 100 ;; 10000) echo 10 ;; *) echo $(( (100000 + $1 - 1) / $1 )) ;; esac; }
 for n in "${notes[@]}"; do echo "compare: $n" >&2; done
@@ -128,6 +164,8 @@ results="${BENCH_RESULTS:-$here/results}"
 mkdir -p "$results"
 out_md="$results/$stamp-$commit.md"
 out_jsonl="$results/$stamp-$commit.jsonl"
+out_svg_latency="$results/$stamp-$commit-latency.svg"
+out_svg_throughput="$results/$stamp-$commit-throughput.svg"
 work="$(mktemp -d "${TMPDIR:-/tmp}/posfeed-compare-XXXXXX")"
 commands="$work/commands.txt"
 server_logs="$work/server-logs.txt"
@@ -200,7 +238,7 @@ launch_posfeed() {
   local dir="$1" config="$2" db="$3"
   mkdir -p "$dir"
   # exec: $! is the server itself. The server raises its soft limit too; this makes sure.
-  (ulimit -n "$hard_nofile"; exec "$posfeed" serve --config "$config" \
+  (ulimit -n "$hard_nofile"; exec "${pin_server[@]}" "$posfeed" serve --config "$config" \
     --listen 127.0.0.1:0 --db "$db" >"$dir/server.out" 2>"$dir/server.err") &
   local pid=$!
   server_pids+=("$pid")
@@ -237,7 +275,9 @@ start_pg_scratch() {
   # As root, pg-scratch runs the server as `postgres`, which must reach its directory.
   chmod 711 "$work"
   pg_dir="$work/postgres"
-  pg_url="$(scripts/pg-scratch start "$pg_dir" fsync=on synchronous_commit=on)"
+  # Pinned: PostgreSQL shares the server core with the posfeed nodes (pg_ctl and runuser
+  # pass the affinity on to the postmaster and its backends).
+  pg_url="$("${pin_server[@]}" scripts/pg-scratch start "$pg_dir" fsync=on synchronous_commit=on)"
   local settings
   settings="$("$pg_bin/psql" "$pg_url" -XAtqc "SELECT string_agg(name || ' = ' ||
     current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync',
@@ -295,7 +335,8 @@ start_nchan() {
   sed -e "s|@MODULE@|$nchan_module|" -e "s|@USER@|$(id -un)|" -e "s|@NOFILE@|$hard_nofile|" \
       -e "s|@PREFIX@|$dir|g" -e "s|@CONNECTIONS@|$((hard_nofile - 100))|" \
       -e "s|@PORT@|$nx_port|" "$here/nchan.conf" >"$dir/nginx.conf"
-  (ulimit -n "$hard_nofile"; exec nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log") \
+  (ulimit -n "$hard_nofile"; exec "${pin_server[@]}" nginx -p "$dir" -c "$dir/nginx.conf" \
+    -e "$dir/error.log") \
     >"$dir/nginx.out" 2>&1 &
   server_pids=($!)
   server_kind=nchan
@@ -314,13 +355,58 @@ start_nchan() {
   server_log_files=("$dir/error.log")
 }
 
+# wait_port PORT PID: until something listens on 127.0.0.1:PORT (0), or PID exits / 10 s (1).
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_pushpin: a fresh Pushpin (bench/pushpin/pushpin.conf, its own run and log directories)
+# in front of a fresh origin (bench/pushpin/origin.conf, Debian's nginx answering GRIP).
+# server_pids gets the runner (its children, condure, zurl, pushpin-proxy and pushpin-handler,
+# are found by pid_flags) and the origin's master last; only Pushpin's processes are sampled.
+pp_port=""; pp_control_port=""; pp_origin_pid=""
+start_pushpin() {
+  local dir="$work/pushpin-$RANDOM$RANDOM"
+  mkdir -p "$dir/run" "$dir/log"
+  local origin_port
+  origin_port="$(free_port)"; pp_port="$(free_port)"; pp_control_port="$(free_port)"
+  sed -e "s|@PREFIX@|$dir|g" -e "s|@USER@|$(id -un)|" -e "s|@PORT@|$origin_port|" \
+    "$here/pushpin/origin.conf" >"$dir/origin.conf"
+  sed -e "s|@ORIGIN_PORT@|$origin_port|" "$here/pushpin/routes" >"$dir/routes"
+  sed -e "s|@PREFIX@|$dir|g" -e "s|@HTTP_PORT@|$pp_port|" -e "s|@CONTROL_PORT@|$pp_control_port|" \
+    -e "s|@CONNECTIONS@|$((hard_nofile - 100))|" "$here/pushpin/pushpin.conf" >"$dir/pushpin.conf"
+  (exec "${pin_server[@]}" nginx -p "$dir" -c "$dir/origin.conf" -e "$dir/origin-error.log") \
+    >"$dir/origin.out" 2>&1 &
+  pp_origin_pid=$!
+  (ulimit -n "$hard_nofile"; exec "${pin_server[@]}" pushpin --config "$dir/pushpin.conf") \
+    >"$dir/pushpin.out" 2>&1 &
+  server_pids=($! "$pp_origin_pid")
+  server_kind=pushpin
+  if ! wait_port "$origin_port" "$pp_origin_pid" || ! wait_port "$pp_port" "${server_pids[0]}" \
+    || ! wait_port "$pp_control_port" "${server_pids[0]}"; then
+    echo "compare: pushpin did not start:" >&2
+    cat "$dir/pushpin.out" "$dir/origin.out" "$dir"/log/*.log >&2 2>/dev/null || true
+    exit 1
+  fi
+  sleep 0.3 # the handler's and proxy's ZeroMQ sockets
+  # log_level 1 in pushpin.conf: these hold warnings and errors only.
+  server_log_files=("$dir/log/pushpin-proxy.log" "$dir/log/pushpin-handler.log"
+    "$dir/log/condure.log" "$dir/log/zurl.log" "$dir/origin-error.log")
+}
+
 # The --server-pid flags: every posfeed process of the row; nginx is the master and its
-# workers.
+# workers; Pushpin the runner and its children (not the origin).
 pid_flags() {
   local pid p
   for pid in "${server_pids[@]}"; do
+    [[ "$server_kind" == pushpin && "$pid" == "$pp_origin_pid" ]] && continue
     echo "--server-pid $pid"
-    if [[ "$server_kind" == nchan ]]; then
+    if [[ "$server_kind" == nchan || "$server_kind" == pushpin ]]; then
       for p in $(pgrep -P "$pid"); do echo "--server-pid $p"; done
     fi
   done
@@ -352,6 +438,16 @@ nchan_flags() { # CHANNEL WANT_RESUME(0|1)
     --publish-body 'bench-{seq}- {pad}' --pad 187
 }
 
+# Pushpin: subscribe through the proxy (the origin names the channel), publish through the
+# control API; the data is the same as Nchan's ("bench-<seq>- " and 187 filler characters).
+pushpin_flags() { # CHANNEL
+  printf '%s\n' --label pushpin --stream-url "http://127.0.0.1:$pp_port/sub/$1" \
+    --live-on headers --concurrency "$pushpin_concurrency" \
+    --publish-url "http://127.0.0.1:$pp_control_port/publish/" --content-type application/json \
+    --publish-body '{"items":[{"channel":"'"$1"'","formats":{"http-stream":{"content":"event: message\ndata: bench-{seq}- {pad}\n\n"}}}]}' \
+    --pad 187
+}
+
 # run SERVER WORKLOAD [ARGS...]: a fresh server, one posfeed-bench run, the server stopped.
 # SERVER: posfeed (SQLite), nchan, or pg:NODES[:NOTIFY] (NODES posfeed nodes on a new
 # PostgreSQL database, with posfeed_notify=NOTIFY in their URL when given).
@@ -371,6 +467,10 @@ run() {
     start_nchan
     mapfile -t flags < <(nchan_flags "ch$RANDOM" "$resume")
     ;;
+  pushpin)
+    start_pushpin
+    mapfile -t flags < <(pushpin_flags "ch$RANDOM")
+    ;;
   pg:*)
     local kind nodes notify
     IFS=: read -r kind nodes notify <<<"$server"
@@ -383,13 +483,15 @@ run() {
   esac
   local -a pids
   read -r -a pids <<<"$(pid_flags | tr '\n' ' ')"
-  local -a cmd=("$bench" "$workload" "$@")
+  local -a cmd=("${pin_tool[@]}" "$bench" "$workload" "$@")
   cmd+=("${flags[@]}" "${pids[@]}")
-  # The log of commands, with the throwaway key and per-run ports made generic.
-  printf '%q ' "${cmd[@]}" | sed -e "s|$root/||g" -e "s|pfk_[0-9a-f_]*|\$KEY|g" \
-    -e "s|127\.0\.0\.1:[0-9]*|127.0.0.1:PORT|g" >>"$commands"
-  echo >>"$commands"
-  echo "compare: $server $workload $*" >&2
+  # The log of commands (once per row, not per repeat), with the throwaway key, per-run ports
+  # and channels made generic.
+  ((rep > 1)) || printf '%q ' "${cmd[@]}" | sed -e "s|$root/||g" -e "s|pfk_[0-9a-f_]*|\$KEY|g" \
+    -e "s|127\.0\.0\.1:[0-9]*|127.0.0.1:PORT|g" -e "s|--server-pid [0-9]*|--server-pid PID|g" \
+    >>"$commands"
+  ((rep > 1)) || echo >>"$commands"
+  echo "compare: $server $workload $* (run $rep of $repeat)" >&2
   local line
   if ! line="$("${cmd[@]}" 2> >(sed 's/^/    /' >&2))"; then
     echo "compare: posfeed-bench failed for $server $workload" >&2
@@ -409,8 +511,12 @@ run() {
     log="${server_log_files[$i]}"
     [[ -s "$log" ]] || continue
     who="$server"
-    ((${#server_log_files[@]} > 1)) && who+=" node $((i + 1))"
-    summary="$who $workload $*: $(wc -l <"$log") log lines; first: \`$(head -n 1 "$log")\`"
+    if [[ "$server_kind" == pushpin ]]; then
+      who+=" $(basename "$log" .log)"
+    elif ((${#server_log_files[@]} > 1)); then
+      who+=" node $((i + 1))"
+    fi
+    summary="$who $workload $* (run $rep): $(wc -l <"$log") log lines; first: \`$(head -n 1 "$log")\`"
     [[ $(wc -l <"$log") -gt 1 ]] && summary+="; last: \`$(tail -n 1 "$log")\`"
     echo "    $summary" >&2
     echo "$summary" >>"$server_logs"
@@ -421,58 +527,71 @@ run() {
     local pg_logged
     pg_logged="$(pg_log_since "$pg_log_offset")"
     if [[ -n "$pg_logged" ]]; then
-      summary="PostgreSQL during $server $workload $*: $(wc -l <<<"$pg_logged") lines at WARNING or worse; first: \`$(head -n 1 <<<"$pg_logged")\`"
+      summary="PostgreSQL during $server $workload $* (run $rep): $(wc -l <<<"$pg_logged") lines at WARNING or worse; first: \`$(head -n 1 <<<"$pg_logged")\`"
       echo "    $summary" >&2
       echo "$summary" >>"$server_logs"
     fi
   fi
-  echo "$line" | tee -a "$out_jsonl" >&2
+  # Which repeat it was goes into the line (results_table.py takes the median over them).
+  echo "$line" | sed "s/^{/{\"repeat\":$rep,/" | tee -a "$out_jsonl" >&2
+}
+
+# repeated COMMAND...: COMMAND (a block of run calls) $repeat times, rep = 1, 2, …; the
+# servers of a block take turns, so a slow minute of the machine spreads over all of them.
+rep=1
+repeated() {
+  for ((rep = 1; rep <= repeat; rep++)); do "$@"; done
+  rep=1
 }
 
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 t0=$SECONDS
+peers=(posfeed nchan pushpin)
 for n in "${sizes[@]}"; do
-  if wants idle; then
-    for server in posfeed nchan; do
-      run "$server" idle --subscribers "$n" --settle-s 2
-    done
-  fi
   rate="$(rate_for "$n")"
-  if wants fanout; then
-    for server in posfeed nchan; do
+  idle_row() { for server in "${peers[@]}"; do run "$server" idle --subscribers "$n" --settle-s 2; done; }
+  fanout_row() {
+    for server in "${peers[@]}"; do
       run "$server" fanout --subscribers "$n" --rate "$rate" --seconds "$fan_seconds" \
         --drain-s "$drain"
     done
-  fi
+  }
+  if wants idle; then repeated idle_row; fi
+  if wants fanout; then repeated fanout_row; fi
 done
 # Capacity: at N = 10,000 (1,000 with --quick), a rate neither server keeps up with on 2 cores
 # (300,000 deliveries offered a second); deliveries/s then measures how fast each one fans out.
-if wants saturate; then
-  for server in posfeed nchan; do
+saturate_row() {
+  for server in "${peers[@]}"; do
     run "$server" fanout --subscribers "$sat_n" --rate "$sat_rate" --seconds "$sat_seconds" \
       --drain-s 30
   done
-fi
-if wants replay; then
+}
+# Pushpin keeps no history: no replay row for it.
+replay_row() {
   for server in posfeed nchan; do
     run "$server" replay --events "$replay_events" --publishers 64 --rate "$replay_rate"
   done
-fi
-if wants write; then
-  for server in posfeed nchan; do
+}
+write_row() {
+  for server in "${peers[@]}"; do
     run "$server" write --writers "$writers" --seconds "$write_seconds"
   done
-fi
+}
+if wants saturate; then repeated saturate_row; fi
+if wants replay; then repeated replay_row; fi
+if wants write; then repeated write_row; fi
 # PostgreSQL, posfeed only (Nchan has no such mode): durable writes through one node, through
 # three (writers round-robin over them), the same with the NOTIFY inside the write
 # transaction, and the cross-node fan-out (streams and publishes round-robin over three).
-if wants pg; then
+pg_rows() {
   run pg:1 write --writers "$writers" --seconds "$write_seconds"
   run "pg:$pg_nodes" write --writers "$writers" --seconds "$write_seconds"
   run "pg:$pg_nodes:in_transaction" write --writers "$writers" --seconds "$write_seconds"
   run "pg:$pg_nodes" fanout --subscribers "$pg_fan_n" --rate "$pg_fan_rate" \
     --seconds "$pg_fan_seconds" --drain-s 30 --publishers "$pg_fan_publishers"
-fi
+}
+if wants pg; then repeated pg_rows; fi
 elapsed=$((SECONDS - t0))
 
 # ---- the table
@@ -482,9 +601,14 @@ python3 "$here/results_table.py" "$out_jsonl" \
   --machine "$(uname -a)" --cores "$(nproc)" --cpu "$cpu" --memory "$mem" \
   --date "$started" --commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   --nginx "$(nginx -v 2>&1)" --nchan "$(dpkg-query -W -f='${Version}' libnginx-mod-nchan)" \
+  --pushpin "$(dpkg-query -W -f='${Version}' pushpin)" --repeat "$repeat" \
+  --charts "$(basename "$out_svg_latency")" --charts "$(basename "$out_svg_throughput")" \
   --postgres "$("$pg_bin/postgres" --version)" \
   --nofile "$hard_nofile" --elapsed "$elapsed" --commands "$commands" --server-logs "$server_logs" \
   --raw "$(basename "$out_jsonl")" "${notes[@]/#/--note=}" >"$out_md"
+python3 "$here/plot_results.py" "$out_jsonl" --latency "$out_svg_latency" \
+  --throughput "$out_svg_throughput" --title "$stamp $commit" ||
+  echo "compare: the charts could not be drawn (see above)" >&2
 cat "$out_md"
 echo >&2
-echo "compare: wrote $out_md and $out_jsonl (${elapsed} s)" >&2
+echo "compare: wrote $out_md, $out_jsonl, $out_svg_latency and $out_svg_throughput (${elapsed} s)" >&2
