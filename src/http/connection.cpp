@@ -129,6 +129,14 @@ asio::awaitable<void> serve(context& ctx, beast::tcp_stream& stream, std::size_t
         if (ctx.shutting_down) {
             res.keep_alive(false);
         }
+        if (res.keep_alive()) {
+            // How long an idle connection is kept (the next request must arrive within the
+            // header timeout), in whole seconds rounded down: clients that honour the hint
+            // (Node's http.Agent, curl) stop reusing the connection before this side closes
+            // it, instead of racing the close with their next request.
+            res.set(beast_http::field::keep_alive,
+                    "timeout=" + std::to_string(ctx.cfg.limits.header_timeout_ms / 1000));
+        }
         ctx.stats.request(static_cast<int>(res.result_int()));
         log_request(req, static_cast<int>(res.result_int()), started);
         stream.expires_after(std::chrono::seconds(30));

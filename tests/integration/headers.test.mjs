@@ -118,6 +118,23 @@ describe('event stream headers and framing (curl)', { concurrency: true }, () =>
     assert.deepEqual(values('content-length'), [], 'a stream has no Content-Length');
   });
 
+  test('an API answer on a kept-alive connection announces the idle timeout: Keep-Alive: timeout=10', async () => {
+    const { head } = await curl(srv, '/openapi/Products?limit=1', { seconds: 5 });
+    const { status, fields } = headerLines(head);
+    assert.equal(status, 'HTTP/1.1 200 OK');
+    const values = (name) => fields.filter(([n]) => n === name).map(([, v]) => v);
+    // limits.header_timeout_ms (10,000 by default) in whole seconds: the next request must come
+    // within it.
+    assert.deepEqual(values('keep-alive'), ['timeout=10']);
+    const closing = await curl(srv, '/openapi/Products?limit=1', { seconds: 5, headers: ['Connection: close'] });
+    const closed = headerLines(closing.head).fields;
+    assert.deepEqual(
+      closed.filter(([n]) => n === 'keep-alive'),
+      [],
+      'no Keep-Alive on an answer that closes the connection',
+    );
+  });
+
   test('replayed events are framed id/event/data, then ready without id, then keepalives', async () => {
     const { body } = await curl(srv, '/eventsource?want=products,levels&rve=0', { seconds: 1 });
     const b = blocks(body);
