@@ -1,5 +1,6 @@
 #include "auth/credential.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "http/handlers.hpp"
 #include "http/routes.hpp"
 #include "pos/json_input.hpp"
@@ -85,9 +86,16 @@ asio::awaitable<response> serve_login(context& ctx, const request& req, const ta
         co_return error_response(req, in.err());
     }
     auto failures = [&ctx, user = in->user] { return ctx.db.get_login_failures(user); };
-    const auto delay = login_delay(co_await ctx.pool.run(std::move(failures)),
-                                   ctx.cfg.sessions.login_free_failures);
+    const auto failed = co_await ctx.pool.run(std::move(failures));
+    const auto delay = login_delay(failed, ctx.cfg.sessions.login_free_failures);
     if (delay.count() > 0) {
+        // What a guesser shows in the log (the name itself is not logged).
+        core::log(
+            spdlog::level::info,
+            fmt::format("login delayed {} ms: {} failures in a row for this user name (not "
+                        "logged)",
+                        delay.count(), failed.count),
+            {{"delay_ms", static_cast<std::int64_t>(delay.count())}, {"failures", failed.count}});
         asio::steady_timer timer(co_await asio::this_coro::executor, delay);
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
