@@ -189,6 +189,11 @@ describe('posfeed-tail', () => {
       await writeMixed(srv, work, { count: 30 });
       const expected = await logFromStart(srv, WANT);
       await tail.waitForId(expected.at(-1).rve, { timeoutMs: 60000 });
+      // The new connection's ready follows its replay (in a chunk of its own): wait for it too.
+      await tail.waitFor((x) => x.lines.filter((l) => l.json.event === 'ready').length >= 2, {
+        what: 'ready on the new connection',
+        timeoutMs: 60000,
+      });
       const r = await tail.stop('SIGTERM');
       assert.equal(r.code, 0, r.stderr);
       assertSameSequence(logSequence(r.lines), expected, `across a server restart (seed ${seed})`);
