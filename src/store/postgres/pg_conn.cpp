@@ -307,36 +307,8 @@ void transaction::commit_pipeline(std::vector<connection::statement> before,
     c_.pipeline(before, critical);
 }
 
-void transaction::commit(std::string_view after) {
-    open_ = false;
-    const std::string sql = after.empty() ? "COMMIT" : "COMMIT; " + std::string(after);
-    if (PQsendQuery(c_.handle(), sql.c_str()) == 0) {
-        throw pg_error("postgresql: commit: " + message_of(c_.handle()), "");
-    }
-    // The COMMIT's own result decides; what follows it only runs once it is durable, and its
-    // failure must not make a committed transaction look failed (a retry would apply it twice).
-    bool first = true;
-    std::string failure;
-    while (PGresult* r = PQgetResult(c_.handle())) {
-        const auto status = PQresultStatus(r);
-        if (first) {
-            if (status != PGRES_COMMAND_OK) {
-                failure = "postgresql: commit: " + message_of(c_.handle());
-            } else if (std::string_view(PQcmdStatus(r)) != "COMMIT") {
-                failure = "postgresql: commit: the transaction was rolled back";
-            }
-            first = false;
-        } else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && failure.empty()) {
-            spdlog::warn("postgresql: after the commit: {}", message_of(c_.handle()));
-        }
-        PQclear(r);
-    }
-    if (first) {
-        failure = "postgresql: commit: no answer (" + message_of(c_.handle()) + ")";
-    }
-    if (!failure.empty()) {
-        throw pg_error(failure, "");
-    }
+void transaction::commit() {
+    commit_pipeline({}, {});
 }
 
 std::string redact_conninfo(const std::string& conninfo) {

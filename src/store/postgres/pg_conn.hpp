@@ -139,9 +139,9 @@ class transaction {
     transaction(const transaction&) = delete;
     transaction& operator=(const transaction&) = delete;
 
-    /// Commits; `after` (simple-protocol statements, may be empty) is sent in the same round
-    /// trip and runs only when the commit succeeded. Throws pg_error.
-    void commit(std::string_view after = {});
+    /// Commits (commit_pipeline with nothing around the COMMIT). Throws pg_error, also when the
+    /// COMMIT answered ROLLBACK (the transaction had failed).
+    void commit();
 
     /// Sends `before`, then COMMIT, then `after` in one round trip (a pipeline). The commit's
     /// own outcome decides: a failure of `before` or of the COMMIT throws pg_error (nothing is
