@@ -6,7 +6,7 @@
 #   bench/compare.sh            # N = 1,000, 10,000 and the largest N up to 50,000 that fits
 #   bench/compare.sh --quick    # N = 1,000 only, short runs, once each (a smoke check)
 #   bench/compare.sh --only pg  # only the named groups of rows (idle, fanout, saturate,
-#                               # replay, write, pg), e.g. to measure one change
+#                               # retailers, replay, write, pg), e.g. to measure one change
 #   bench/compare.sh --repeat 5 # every row 5 times (default 3; --quick: 1): median, min–max
 #
 # Opt-in, not part of the test command. Installs the missing Debian packages (the build's,
@@ -34,7 +34,7 @@ cd "$root"
 quick=0
 only="" # empty: every row
 repeat="" # empty: 3, or 1 with --quick
-usage="usage: bench/compare.sh [--quick] [--repeat N] [--only idle,fanout,saturate,replay,write,pg]"
+usage="usage: bench/compare.sh [--quick] [--repeat N] [--only idle,fanout,saturate,retailers,replay,write,pg]"
 while (($#)); do
   case "$1" in
   --quick) quick=1 ;;
@@ -115,6 +115,7 @@ if ((quick)); then
   sizes=(1000)
   fan_seconds=5; drain=5; replay_events=20000; write_seconds=3
   sat_n=1000; sat_rate=300; sat_seconds=3
+  ret_seconds=5
   pg_fan_n=300; pg_fan_seconds=5
   notes+=("--quick: N = 1,000 only, 5 s fan-out (3 s saturating), 20,000 replayed events, 3 s of writes; the PostgreSQL cross-node fan-out to 300 streams for 5 s.")
 else
@@ -122,6 +123,7 @@ else
   ((max_n > 10000)) && sizes+=("$max_n")
   fan_seconds=20; drain=10; replay_events=100000; write_seconds=10
   sat_n=10000; sat_rate=30; sat_seconds=10
+  ret_seconds=20
   pg_fan_n=1000; pg_fan_seconds=20
   if ((max_n < 50000)); then
     notes+=("N = 50,000 skipped: the hard open-file limit here is $hard_nofile (\`ulimit -Hn\`), it cannot be raised without CAP_SYS_RESOURCE, and one process (the posfeed server, or one posfeed-bench) holds one descriptor per stream; the largest N that fits with 1,000 spare is $max_n.")
@@ -143,6 +145,15 @@ writers=64
 pg_nodes=3
 pg_fan_rate=1000
 pg_fan_publishers=48
+# Many retailers (issue 15): streams spread over RmSystems (posfeed: one RmSystem and API key
+# each) or channels (the peers), 10 streams to each, every publish to a random one of them
+# (posfeed-bench --groups): 10,000 streams over 1,000, and 1,000 over 100 beside it, the same
+# publishes with a tenth of the streams on the server; if a publish cost grew with the node's
+# streams rather than its RmSystem's, its CPU per publish would differ ~10× between the two.
+ret_sizes=("10000:1000" "1000:100")
+ret_rate=2000
+ret_publishers=32
+notes+=("many retailers: 10,000 streams over 1,000 groups and 1,000 over 100 (10 streams a group), $ret_rate publishes/s for $ret_seconds s over $ret_publishers connections, each to a pseudo-random group (\`posfeed-bench fanout --groups\`); posfeed: one RmSystem and one API key per group (created once per compare run, the database file copied for each run), the streams and publishes of group g with its key; Nchan and Pushpin: one channel per group. \"server CPU per publish\" is the servers' user + system CPU from the first publish to the last delivery, over the acknowledged publishes.")
 # Replay publishes at most this many events per second into its channel, for both servers:
 # faster than ~32,000/s into one channel, Nchan 1.3.6 logs "Missed message for eventsource
 # subscriber: previous message id tags don't match" and the resuming stream stalls (message ids
@@ -214,12 +225,17 @@ free_port() {
 }
 
 # prepare_posfeed DIR DB: RmSystem 1 and an API key with every scope in database DB, and
-# DIR/posfeed.toml: the limits that would refuse a benchmark lifted (streams, connections,
-# write rate); everything else at its default.
+# DIR/posfeed.toml (posfeed_config).
 pf_key=""; pf_ports=(); pf_label=""
 prepare_posfeed() {
   "$posfeed" rmsystem create 1 --db "$2" >/dev/null
   pf_key="$("$posfeed" apikey create --db "$2" --rmsystem 1 --scopes '*' | tail -n 1 | tr -d '[:space:]')"
+  posfeed_config "$1"
+}
+
+# posfeed_config DIR: DIR/posfeed.toml, the limits that would refuse a benchmark lifted
+# (streams, connections, write rate); everything else at its default.
+posfeed_config() {
   cat >"$1/posfeed.toml" <<EOF
 log_level = "warn"
 [limits]
@@ -266,6 +282,40 @@ start_posfeed() {
   prepare_posfeed "$dir" "$db"
   pf_label=posfeed
   launch_posfeed "$dir" "$dir/posfeed.toml" "$db"
+}
+
+# The many-retailers database: RmSystems r0 … r999 and one API key each (every scope), made
+# once per compare run (2,000 CLI calls) and copied for each run; line g of retail_keys is
+# the X-Api-Key header of RmSystem r<g>.
+retail_template=""; retail_keys=""
+prepare_retailers() {
+  [[ -z "$retail_template" ]] || return 0
+  local groups=0 size g
+  for size in "${ret_sizes[@]}"; do ((${size#*:} > groups)) && groups=${size#*:}; done
+  retail_template="$work/retail-template"
+  retail_keys="$work/retail-keys.txt"
+  mkdir -p "$retail_template"
+  local db="sqlite:$retail_template/posfeed.db"
+  echo "compare: creating $groups RmSystems with an API key each for the many-retailers rows" >&2
+  : >"$retail_keys"
+  for ((g = 0; g < groups; g++)); do
+    "$posfeed" rmsystem create "r$g" --db "$db" >/dev/null
+    echo "X-Api-Key: $("$posfeed" apikey create --db "$db" --rmsystem "r$g" --scopes '*' \
+      | tail -n 1 | tr -d '[:space:]')" >>"$retail_keys"
+  done
+}
+
+# start_posfeed_retailers: a copy of the many-retailers database, one server.
+start_posfeed_retailers() {
+  prepare_retailers
+  local dir="$work/posfeed-$RANDOM$RANDOM"
+  mkdir -p "$dir"
+  cp "$retail_template"/posfeed.db* "$dir/"
+  posfeed_config "$dir"
+  pf_ports=()
+  server_kind=posfeed
+  pf_label=posfeed
+  launch_posfeed "$dir" "$dir/posfeed.toml" "sqlite:$dir/posfeed.db"
 }
 
 # start_pg_scratch: once, the scratch PostgreSQL of the PostgreSQL rows, durable as
@@ -438,6 +488,14 @@ nchan_flags() { # CHANNEL WANT_RESUME(0|1)
     --publish-body 'bench-{seq}- {pad}' --pad 187
 }
 
+# The many-retailers flags of posfeed: no common key, each group's own (--group-headers).
+posfeed_retail_flags() {
+  printf '%s\n' --label posfeed --group-headers "$retail_keys" \
+    --stream-url "$(join_urls "eventsource?want=products")" --live-on ready \
+    --publish-url "$(join_urls openapi/Products)" --content-type application/json \
+    --publish-body '{"Description":"bench-{seq}- {pad}","Price":1}' --pad 35
+}
+
 # Pushpin: subscribe through the proxy (the origin names the channel), publish through the
 # control API; the data is the same as Nchan's ("bench-<seq>- " and 187 filler characters).
 pushpin_flags() { # CHANNEL
@@ -449,8 +507,10 @@ pushpin_flags() { # CHANNEL
 }
 
 # run SERVER WORKLOAD [ARGS...]: a fresh server, one posfeed-bench run, the server stopped.
-# SERVER: posfeed (SQLite), nchan, or pg:NODES[:NOTIFY] (NODES posfeed nodes on a new
-# PostgreSQL database, with posfeed_notify=NOTIFY in their URL when given).
+# SERVER: posfeed (SQLite), nchan, pushpin, retail:posfeed|nchan|pushpin (the many-retailers
+# setup: posfeed with its 1,000 RmSystems and keys, the peers with a channel per {group}), or
+# pg:NODES[:NOTIFY] (NODES posfeed nodes on a new PostgreSQL database, with
+# posfeed_notify=NOTIFY in their URL when given).
 run() {
   local server="$1" workload="$2"
   shift 2
@@ -471,6 +531,18 @@ run() {
     start_pushpin
     mapfile -t flags < <(pushpin_flags "ch$RANDOM")
     ;;
+  retail:posfeed)
+    start_posfeed_retailers
+    mapfile -t flags < <(posfeed_retail_flags)
+    ;;
+  retail:nchan)
+    start_nchan
+    mapfile -t flags < <(nchan_flags "ch${RANDOM}_{group}" 0)
+    ;;
+  retail:pushpin)
+    start_pushpin
+    mapfile -t flags < <(pushpin_flags "ch${RANDOM}_{group}")
+    ;;
   pg:*)
     local kind nodes notify
     IFS=: read -r kind nodes notify <<<"$server"
@@ -487,7 +559,8 @@ run() {
   cmd+=("${flags[@]}" "${pids[@]}")
   # The log of commands (once per row, not per repeat), with the throwaway key, per-run ports
   # and channels made generic.
-  ((rep > 1)) || printf '%q ' "${cmd[@]}" | sed -e "s|$root/||g" -e "s|pfk_[0-9a-f_]*|\$KEY|g" \
+  ((rep > 1)) || printf '%q ' "${cmd[@]}" | sed -e "s|$root/||g" -e "s|$work/|\$WORK/|g" \
+    -e "s|pfk_[0-9a-f_]*|\$KEY|g" \
     -e "s|127\.0\.0\.1:[0-9]*|127.0.0.1:PORT|g" -e "s|--server-pid [0-9]*|--server-pid PID|g" \
     >>"$commands"
   ((rep > 1)) || echo >>"$commands"
@@ -567,6 +640,17 @@ saturate_row() {
       --drain-s 30
   done
 }
+# Many retailers: each size against every server (streams over groups, the same publishes).
+retailers_row() {
+  local size
+  for size in "${ret_sizes[@]}"; do
+    for server in "${peers[@]}"; do
+      run "retail:$server" fanout --subscribers "${size%:*}" --groups "${size#*:}" \
+        --rate "$ret_rate" --seconds "$ret_seconds" --drain-s "$drain" \
+        --publishers "$ret_publishers"
+    done
+  done
+}
 # Pushpin keeps no history: no replay row for it.
 replay_row() {
   for server in posfeed nchan; do
@@ -579,6 +663,7 @@ write_row() {
   done
 }
 if wants saturate; then repeated saturate_row; fi
+if wants retailers; then repeated retailers_row; fi
 if wants replay; then repeated replay_row; fi
 if wants write; then repeated write_row; fi
 # PostgreSQL, posfeed only (Nchan has no such mode): durable writes through one node, through

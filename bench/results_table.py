@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Turns the posfeed-bench result lines of one bench/compare.sh run into its Markdown report:
 one table with posfeed's figure, Nchan's, Pushpin's and posfeed's ratio against each peer per
-row (the PostgreSQL rows are posfeed's only), the SPEC 11 / issue 7 targets (fan-out against
-the better peer) and those of "Several nodes on PostgreSQL" checked against posfeed's figures,
-links to the charts, the machine, and the commands run.
+row (the PostgreSQL rows are posfeed's only; a fan-out line with "groups" > 1 is a "retailers"
+row, streams over many RmSystems or channels), the SPEC 11 / issue 7 targets (fan-out against
+the better peer), the issue 15 targets (posfeed against the peers, "not measured" without the
+rows) and those of "Several nodes on PostgreSQL" checked against posfeed's figures, links to
+the charts, the machine, and the commands run.
 
 A row run several times (compare.sh --repeat, the line's "repeat") shows the median and, in
 brackets, min–max; ratios and targets use medians; a must-be-zero count is the sum over the
@@ -24,8 +26,22 @@ def load(path):
         for line in f:
             line = line.strip()
             if line:
-                rows.append(json.loads(line))
+                rows.append(as_retailers(json.loads(line)))
     return rows
+
+
+def as_retailers(r):
+    """A many-retailers fan-out line (its streams over "groups" > 1 RmSystems or channels)
+    becomes workload "retailers", so it never mixes with the ordinary fan-out rows; so does a
+    failed one, which compare.sh labels "retail:SERVER" (then labelled SERVER)."""
+    label = str(r.get("label", ""))
+    groups = r.get("groups")
+    if label.startswith("retail:"):
+        r["label"] = label[len("retail:"):]
+        r["workload"] = "retailers"
+    elif r.get("workload") == "fanout" and isinstance(groups, (int, float)) and groups > 1:
+        r["workload"] = "retailers"
+    return r
 
 
 class Runs(list):
@@ -117,6 +133,154 @@ def is_posfeed(r):
     return r.get("label") == "posfeed" or str(r.get("label", "")).startswith("posfeed-")
 
 
+NOT_MEASURED = "not measured"
+PEERS = (("nchan", "Nchan"), ("pushpin", "Pushpin"))
+
+
+def verdict(*oks):
+    """FAIL when a part of a target fails, "not measured" when one has no figure, else PASS."""
+    if any(ok is False for ok in oks):
+        return "FAIL"
+    if any(ok is None for ok in oks):
+        return NOT_MEASURED
+    return "PASS"
+
+
+def holds(v, op, bound):
+    """v op bound (op "<=", ">=" or ">"), or None without both figures."""
+    if v is None or bound is None:
+        return None
+    return {"<=": v <= bound, ">=": v >= bound, ">": v > bound}[op]
+
+
+def peer_figures(rows, workload, match, *path):
+    """[(name, median)] of the peers with the figure at path in that row."""
+    out = []
+    for who, name in PEERS:
+        v = get(find(rows, workload, who, **match), *path)
+        if v is not None:
+            out.append((name, v))
+    return out
+
+
+def better_peer(rows, workload, match, path, pick):
+    """(name, median) of the better peer for the figure at path (pick: max or min), or
+    (None, None) when neither peer has it."""
+    cands = peer_figures(rows, workload, match, *path)
+    if not cands:
+        return None, None
+    name, v = pick(cands, key=lambda c: c[1])
+    return name, v
+
+
+def times(v, peer_v, name, digits=0, unit=""):
+    """posfeed's figure against a peer's: "1.23 × Nchan (a vs b unit)"."""
+    return f"{ratio(v, peer_v)} × {name} ({fmt(v, digits)} vs {fmt(peer_v, digits)}{unit})"
+
+
+def issue15_checks(rows):
+    """The rows of "Targets (issue 15)": (target, posfeed vs the peers, verdict)."""
+    checks = []
+
+    def row(target, text, *oks):
+        checks.append((target, text if text else "—", verdict(*oks)))
+
+    target = "durable writes ≥ 0.5 × Nchan's publish rate"
+    v = get(find(rows, "write", "posfeed"), "commits_per_s")
+    nx = get(find(rows, "write", "nchan"), "commits_per_s")
+    row(target, times(v, nx, "Nchan", 0, " writes/s") if v is not None and nx is not None
+        else "", holds(v, ">=", None if nx is None else 0.5 * nx))
+
+    target = "write ack p99 no worse than Nchan's"
+    v = get(find(rows, "write", "posfeed"), "ack_latency_ms", "p99")
+    nx = get(find(rows, "write", "nchan"), "ack_latency_ms", "p99")
+    row(target, f"{fmt(v, 2)} ms vs {fmt(nx, 2)} ms (Nchan)"
+        if v is not None and nx is not None else "", holds(v, "<=", nx))
+
+    target = "streams opened per second ≥ 1.0 × the faster peer"
+    sizes = sorted({r.get("subscribers") for r in rows if r.get("workload") == "idle"
+                    and r.get("label") == "posfeed" and r.get("subscribers") is not None})
+    n = 10000 if 10000 in sizes else (sizes[-1] if sizes else None)
+    v = get(find(rows, "idle", "posfeed", subscribers=n), "connects_per_s")
+    name, best = better_peer(rows, "idle", {"subscribers": n}, ("connects_per_s",), max)
+    row(target, times(v, best, name, 0, f" streams/s at N = {fmt(n)}")
+        if v is not None and name else "", holds(v, ">=", best))
+
+    target = "saturating fan-out at 10,000 ≥ 2.5 × Nchan and ahead of Pushpin"
+    rates = sorted({r.get("rate") for r in rows if r.get("workload") == "fanout"
+                    and r.get("subscribers") == 10000 and r.get("rate") is not None})
+    m = {"subscribers": 10000, "rate": rates[-1]} if rates else None
+    v = get(find(rows, "fanout", "posfeed", **m), "deliveries_per_s") if m else None
+    nx = get(find(rows, "fanout", "nchan", **m), "deliveries_per_s") if m else None
+    pp = get(find(rows, "fanout", "pushpin", **m), "deliveries_per_s") if m else None
+    text = ""
+    if v is not None and (nx is not None or pp is not None):
+        parts = [times(v, peer_v, name, 0, " deliveries/s") if peer_v is not None
+                 else f"{name} {NOT_MEASURED}" for name, peer_v in (("Nchan", nx),
+                                                                     ("Pushpin", pp))]
+        text = f"at {fmt(rates[-1])} events/s: " + "; ".join(parts)
+    row(target, text, holds(v, ">=", None if nx is None else 2.5 * nx), holds(v, ">", pp))
+
+    target = "p99 at 10,000 streams × 10 events/s ≤ 0.5 × the better peer's"
+    m = {"subscribers": 10000, "rate": 10}
+    v = get(find(rows, "fanout", "posfeed", **m), "latency_ms", "p99")
+    name, best = better_peer(rows, "fanout", m, ("latency_ms", "p99"), min)
+    row(target, times(v, best, name, 2, " ms") if v is not None and name else "",
+        holds(v, "<=", None if best is None else 0.5 * best))
+
+    target = "idle memory ≤ 2 KiB per stream at 19,000 streams"
+    big = [n for n in sizes if n >= 19000]
+    v = get(find(rows, "idle", "posfeed", subscribers=big[-1]), "rss_per_subscriber_bytes") \
+        if big else None
+    text = ""
+    if v is not None:
+        others = peer_figures(rows, "idle", {"subscribers": big[-1]}, "rss_per_subscriber_bytes")
+        text = f"{fmt(v)} bytes RSS per stream at N = {fmt(big[-1])}" + "".join(
+            f"; {name} {fmt(peer_v)} bytes" for name, peer_v in others)
+    row(target, text, holds(v, "<=", 2048))
+
+    target = "many retailers: deliveries/s ≥ 1.0 × the better peer, p99 no worse"
+    m = {"groups": 1000}
+    v = get(find(rows, "retailers", "posfeed", **m), "deliveries_per_s")
+    name, best = better_peer(rows, "retailers", m, ("deliveries_per_s",), max)
+    p99 = get(find(rows, "retailers", "posfeed", **m), "latency_ms", "p99")
+    p_name, p_best = better_peer(rows, "retailers", m, ("latency_ms", "p99"), min)
+    text = ""
+    if v is not None and name:
+        n = get(find(rows, "retailers", "posfeed", **m), "subscribers")
+        text = (f"{times(v, best, name, 0, ' deliveries/s')}; p99 {fmt(p99, 2)} ms vs "
+                f"{fmt(p_best, 2)} ms ({p_name}), {fmt(n)} streams in 1,000 groups")
+    row(target, text, holds(v, ">=", best), holds(p99, "<=", p_best))
+
+    target = "a publish costs in proportion to its RmSystem's subscribers, not the node's"
+    big_cpu = get(find(rows, "retailers", "posfeed", subscribers=10000, groups=1000),
+                  "server_cpu_us_per_publish")
+    small_cpu = get(find(rows, "retailers", "posfeed", subscribers=1000, groups=100),
+                    "server_cpu_us_per_publish")
+    text, ok = "", None
+    if big_cpu is not None and small_cpu is not None:
+        text = (f"{fmt(big_cpu, 1)} µs CPU per publish at 10,000 streams / 1,000 groups vs "
+                f"{fmt(small_cpu, 1)} µs at 1,000 / 100: {ratio(big_cpu, small_cpu)} ×")
+        ok = max(big_cpu, small_cpu) <= 2 * min(big_cpu, small_cpu)
+    row(target, text, ok)
+
+    target = "zero lost, duplicated or misrouted events in every posfeed row"
+    mine = [r for r in rows if is_posfeed(r)]
+    bad = []
+    for r in mine:
+        for key in ("lost", "duplicates", "misrouted"):
+            if r.get(key) not in (None, 0):
+                where = f"N={r.get('subscribers', r.get('events'))}"
+                if r.get("workload") == "retailers":
+                    where += f" in {r.get('groups')} groups"
+                bad.append(f"{r['label']} {r['workload']} {where}: {key} {r[key]}")
+        if "error" in r:
+            bad.append(f"{r['label']} {r['workload']}: {r['error']}")
+    text = "; ".join(bad) if bad else ("0 lost, 0 duplicated, 0 misrouted" if mine else "")
+    row(target, text, (not bad) if mine else None)
+    return checks
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
@@ -197,8 +361,40 @@ def main():
                 "= 0")
             add("fanout", label, "streams the server closed", *trio("fanout", m,
                 "closed_after_live"), 0, "= 0")
+            cpu = trio("fanout", m, "server_cpu_us_per_publish")
+            if any(cpu):
+                add("fanout", label, "server CPU per publish, µs", *cpu, 1, "↓")
             add("fanout", label, "event data size, bytes", *trio("fanout", m, "data_bytes"), 0,
                 "")
+
+    # Many retailers: the streams over G groups (RmSystems, channels), a block per size.
+    blocks = []
+    for r in rows:
+        key = (r.get("subscribers"), r.get("groups"), r.get("rate"))
+        if r.get("workload") == "retailers" and None not in key and key not in blocks:
+            blocks.append(key)
+    for n, groups, rate in blocks:
+        m = {"subscribers": n, "groups": groups, "rate": rate}
+        r = next(find(rows, "retailers", who, **m) for who in ("posfeed", "nchan", "pushpin")
+                 if find(rows, "retailers", who, **m))
+        label = f"{fmt(n)} in {fmt(groups)} groups ({fmt(rate)}/s × {fmt(r.get('seconds'))} s)"
+        add("retailers", label, "streams live", *trio("retailers", m, "live"), 0, "↑")
+        add("retailers", label, "deliveries per second",
+            *trio("retailers", m, "deliveries_per_s"), 0, "↑")
+        for q in ("p50", "p99", "max"):
+            add("retailers", label, f"publish-to-receive latency {q}, ms",
+                *trio("retailers", m, "latency_ms", q), 2, "↓")
+        add("retailers", label, "events lost", *trio("retailers", m, "lost"), 0, "= 0")
+        add("retailers", label, "events duplicated", *trio("retailers", m, "duplicates"), 0,
+            "= 0")
+        add("retailers", label, "events delivered to another group's streams (misrouted)",
+            *trio("retailers", m, "misrouted"), 0, "= 0")
+        add("retailers", label, "publish errors", *trio("retailers", m, "publish_errors"), 0,
+            "= 0")
+        add("retailers", label, "streams the server closed",
+            *trio("retailers", m, "closed_after_live"), 0, "= 0")
+        add("retailers", label, "server CPU per publish, µs",
+            *trio("retailers", m, "server_cpu_us_per_publish"), 1, "↓")
 
     pf = find(rows, "replay", "posfeed")
     nx = find(rows, "replay", "nchan")
@@ -290,7 +486,13 @@ def main():
       "scratch PostgreSQL with `fsync` and `synchronous_commit` on, a write acknowledged after "
       "its COMMIT returned; writers, publish connections and streams are spread round-robin "
       "over the nodes, so about two thirds of the fan-out row's deliveries cross nodes (a "
-      "commit through one node, received on another).")
+      "commit through one node, received on another). The retailers rows spread the streams "
+      "over G groups, 10 streams to each, every publish to one pseudo-random group (posfeed: "
+      "one RmSystem and one API key per group; Nchan and Pushpin: one channel per group); "
+      "\"misrouted\" counts events a stream received that were published to another group "
+      "(for posfeed a breach of tenant isolation). Server CPU per publish is the server "
+      "processes' user + system CPU from the first publish to the end of delivery, over the "
+      "acknowledged publishes.")
     w("")
 
     # Targets (issue 7), from posfeed's rows.
@@ -371,6 +573,19 @@ def main():
     w("|---|---|---|")
     for c in checks:
         w("| " + " | ".join(c) + " |")
+    w("")
+
+    # Targets (issue 15): posfeed against the peers, from the same rows.
+    w("## Targets (issue 15)")
+    w("")
+    w("| target | posfeed vs the peers | |")
+    w("|---|---|---|")
+    for c in issue15_checks(rows):
+        w("| " + " | ".join(c) + " |")
+    w("")
+    w("The two retailers rows put 10 streams in each group and publish to one group at a time, "
+      "the larger with 10× the streams on the node: a publish whose cost grew with the node's "
+      "streams rather than its RmSystem's would cost ~10× as much CPU there, not ≤ 2×.")
     w("")
 
     # Targets of "Several nodes on PostgreSQL", from the PostgreSQL rows.

@@ -88,6 +88,17 @@ int main(int argc, char** argv) {
     fanout->add_option("--rate", o.rate, "publishes per second")->required();
     fanout->add_option("--seconds", o.seconds, "publishing time")->required();
     fanout->add_option("--drain-s", o.drain_s, "wait for stragglers after publishing");
+    fanout
+        ->add_option("--groups", o.groups,
+                     "spread streams over G channels (stream i in group i % G) and publish "
+                     "each event to one pseudo-random group; {group} in --stream-url, "
+                     "--publish-url and --publish-body is the group's number")
+        ->check(CLI::Range(1U, 1'000'000U));
+    fanout
+        ->add_option("--group-headers", o.group_headers,
+                     "file whose line g ('Name: value') is sent on the streams and publishes "
+                     "of group g, e.g. one RmSystem's API key per line")
+        ->check(CLI::ExistingFile);
 
     auto* replay = app.add_subcommand("replay", "publish N events, then time a resuming stream");
     add_common(*replay, o);

@@ -32,6 +32,8 @@ struct bench_options {
     double stall_s = 10;          ///< replay: give up after this long without news
     int writers = 64;             ///< write: connections
     double timeout_s = 300;       ///< connecting, replay: give up after it
+    std::uint32_t groups = 1;     ///< fanout: channels the streams and publishes spread over
+    std::string group_headers;    ///< fanout: file, line g = the header of group g
 };
 
 } // namespace posfeed_bench

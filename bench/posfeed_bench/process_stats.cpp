@@ -1,6 +1,7 @@
 #include "process_stats.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -30,6 +31,43 @@ memory_sample sample_memory(const std::vector<int>& pids) {
         }
         total.rss_kib = (total.rss_kib < 0 ? 0 : total.rss_kib) + rss;
         total.anon_kib = (total.anon_kib < 0 ? 0 : total.anon_kib) + anon;
+    }
+    return total;
+}
+
+double cpu_seconds(const std::vector<int>& pids) {
+    if (pids.empty()) {
+        return -1;
+    }
+    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    double total = 0;
+    for (const int pid : pids) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string stat;
+        if (!std::getline(in, stat)) {
+            return -1;
+        }
+        // Fields after the command (which may hold spaces, so skip past its last ')'):
+        // state is field 3, utime 14 and stime 15.
+        const auto close = stat.rfind(')');
+        if (close == std::string::npos) {
+            return -1;
+        }
+        std::istringstream fields(stat.substr(close + 1));
+        std::string field;
+        long long utime = -1;
+        long long stime = -1;
+        for (int n = 3; n <= 15 && fields >> field; ++n) {
+            if (n == 14) {
+                utime = std::stoll(field);
+            } else if (n == 15) {
+                stime = std::stoll(field);
+            }
+        }
+        if (utime < 0 || stime < 0) {
+            return -1;
+        }
+        total += static_cast<double>(utime + stime) / ticks;
     }
     return total;
 }

@@ -16,6 +16,10 @@ struct memory_sample {
 /// Samples /proc/PID/status of every pid in `pids`; an empty list gives -1 values.
 [[nodiscard]] memory_sample sample_memory(const std::vector<int>& pids);
 
+/// CPU time (user + system, all threads) of every pid in `pids`, summed, in seconds, from
+/// /proc/PID/stat; -1 when one is unreadable or the list is empty.
+[[nodiscard]] double cpu_seconds(const std::vector<int>& pids);
+
 /// Raises the soft RLIMIT_NOFILE to the hard limit and returns the new soft limit.
 std::uint64_t raise_fd_limit();
 

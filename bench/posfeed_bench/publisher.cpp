@@ -1,10 +1,13 @@
 #include "publisher.hpp"
 
+#include "groups.hpp"
 #include "stream_parser.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include <algorithm>
 
 namespace posfeed_bench {
 namespace {
@@ -28,24 +31,33 @@ std::string publish_template::body_for(std::int64_t seq) const {
 
 std::vector<publish_template> publish_template::from(const bench_options& o) {
     std::vector<publish_template> templates;
+    const auto group_headers = read_group_headers(o.group_headers, o.groups);
     for (auto& url : parse_http_url_list(o.publish_url, "--publish-url")) {
         templates.push_back({.url = std::move(url),
                              .method = o.publish_method,
                              .headers = o.headers,
                              .content_type = o.content_type,
                              .body = o.publish_body,
-                             .pad = o.pad});
+                             .pad = o.pad,
+                             .groups = std::max<std::uint32_t>(1, o.groups),
+                             .group_headers = group_headers});
     }
     return templates;
 }
 
 std::string publish_template::request(std::int64_t seq) const {
-    const std::string payload = body_for(seq);
-    std::string text = method + " " + url.target + " HTTP/1.1\r\nHost: " + url.authority() +
+    const bool grouped = groups > 1;
+    const std::uint32_t group = group_of(seq, groups);
+    const std::string payload = grouped ? with_group(body_for(seq), group) : body_for(seq);
+    std::string text = method + " " + (grouped ? with_group(url.target, group) : url.target) +
+                       " HTTP/1.1\r\nHost: " + url.authority() +
                        "\r\nContent-Type: " + content_type +
                        "\r\nContent-Length: " + std::to_string(payload.size()) + "\r\n";
     for (const auto& h : headers) {
         text += h + "\r\n";
+    }
+    if (grouped && !group_headers.empty()) {
+        text += group_headers[group] + "\r\n";
     }
     text += "\r\n";
     text += payload;

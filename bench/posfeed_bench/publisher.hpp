@@ -24,10 +24,13 @@ struct publish_template {
     std::string content_type = "application/json";
     std::string body = "bench-{seq}- {pad}";
     int pad = 0;
+    std::uint32_t groups = 1;               ///< seq goes to group group_of(seq, groups)
+    std::vector<std::string> group_headers; ///< empty, or the header of each group
 
-    /// The request (head and body) that publishes `seq`.
+    /// The request (head and body) that publishes `seq`; with groups, to its group: `{group}`
+    /// in the target and body replaced, the group's header added.
     [[nodiscard]] std::string request(std::int64_t seq) const;
-    /// The body alone, for `seq`.
+    /// The body alone, for `seq` (`{group}` left as it is).
     [[nodiscard]] std::string body_for(std::int64_t seq) const;
 
     /// The publish flags of `o` (--publish-method, --header, --content-type, --publish-body,

@@ -20,6 +20,7 @@ std::string stream_pool::first_error() const {
 
 asio::awaitable<void> stream_pool::open(std::uint32_t count) {
     subscribers_.resize(count);
+    live_flags_.assign(count, 0);
     first_connect_ns_ = now_ns();
     const int launchers = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(count)));
     launchers_running_ = launchers;
@@ -50,6 +51,7 @@ asio::awaitable<void> stream_pool::launcher(std::size_t thread, std::uint32_t co
         subscribers_[i] = std::move(sub);
         const std::string error = co_await s.open();
         if (error.empty()) {
+            live_flags_[i] = 1;
             ++live_;
             std::int64_t t = now_ns();
             std::int64_t prev = last_live_ns_.load();

@@ -31,6 +31,8 @@ class stream_pool {
     [[nodiscard]] std::uint64_t failed() const { return failed_.load(); }
     [[nodiscard]] std::int64_t first_connect_ns() const { return first_connect_ns_; }
     [[nodiscard]] std::int64_t last_live_ns() const { return last_live_ns_.load(); }
+    /// live_flags()[i] is 1 when stream i opened; read it only once the runtime is joined.
+    [[nodiscard]] const std::vector<std::uint8_t>& live_flags() const { return live_flags_; }
     /// What went wrong for the first stream that failed to open; empty when none did.
     [[nodiscard]] std::string first_error() const;
 
@@ -42,6 +44,7 @@ class stream_pool {
     const bench_options& options_;
     std::vector<stream_sink*> sinks_;
     std::vector<std::unique_ptr<subscriber>> subscribers_;
+    std::vector<std::uint8_t> live_flags_; ///< each written by the one launcher of its stream
     std::atomic<std::uint32_t> next_{0};
     std::atomic<std::uint64_t> live_{0};
     std::atomic<std::uint64_t> failed_{0};

@@ -1,5 +1,7 @@
 #include "subscriber.hpp"
 
+#include "groups.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -32,8 +34,22 @@ stream_request stream_request::make(const http_url& url, const std::vector<std::
 
 std::vector<stream_request> stream_request::from(const bench_options& o) {
     std::vector<stream_request> requests;
+    const auto group_headers = read_group_headers(o.group_headers, o.groups);
     for (const auto& url : parse_http_url_list(o.stream_url, "--stream-url")) {
-        requests.push_back(make(url, o.headers, o.live_on == "headers"));
+        if (o.groups <= 1) {
+            requests.push_back(make(url, o.headers, o.live_on == "headers"));
+            continue;
+        }
+        // Entry k is group k % groups: stream i (request i % size) is in group i % groups.
+        for (std::uint32_t g = 0; g < o.groups; ++g) {
+            http_url grouped = url;
+            grouped.target = with_group(url.target, g);
+            auto headers = o.headers;
+            if (!group_headers.empty()) {
+                headers.push_back(group_headers[g]);
+            }
+            requests.push_back(make(grouped, headers, o.live_on == "headers"));
+        }
     }
     return requests;
 }

@@ -27,7 +27,9 @@ struct stream_request {
                                bool live_on_headers);
 
     /// One request per URL of `--stream-url` in `o`, with its --header and --live-on; stream i
-    /// of a run uses entry i % size. Throws std::runtime_error for a bad URL.
+    /// of a run uses entry i % size. With --groups G, G per URL (`{group}` replaced, the
+    /// group's --group-headers line added), so that stream i is in group i % G. Throws
+    /// std::runtime_error for a bad URL or group header file.
     static std::vector<stream_request> from(const bench_options& o);
 };
 
