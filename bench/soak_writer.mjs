@@ -28,7 +28,9 @@ export function rng(seed) {
  * {status, text}; `destroy()` closes its connections.
  */
 export function apiClient({ port, key, maxSockets }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  // A timeout of its own, or Node's agent ignores the server's Keep-Alive hint and races the
+  // server's close of an idle connection with its next request (docs/operations.md).
+  const agent = new http.Agent({ keepAlive: true, maxSockets, timeout: 60000 });
   const call = (method, path, body, timeoutMs = 30000) =>
     new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);

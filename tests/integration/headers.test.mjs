@@ -3,7 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { parseKeepingRve, RVE_TEXT, rvesIn, write } from './lib/api.mjs';
 import { startServer } from './lib/server.mjs';
@@ -265,5 +267,49 @@ describe('event stream headers and framing (curl)', { concurrency: true }, () =>
     ]);
     assert.match(b[4], /^event: ready\ndata: <[^\n]*>$/, 'ready is XML too, without id');
     assert.ok(b[4].includes(productB.rve));
+  });
+});
+
+// The soak's "socket hang up" writes: Node's http.Agent reuses an idle keep-alive connection
+// for as long as it has no timeout of its own, so a request could meet the server's close of
+// that connection (limits.header_timeout_ms). With a timeout it takes the server's Keep-Alive
+// hint, less a second, and drops the connection first (docs/operations.md).
+describe("keep-alive: Node's agent honours the server's idle timeout", () => {
+  let srv;
+  before(async () => {
+    srv = await startServer({ config: '[limits]\nheader_timeout_ms = 2000\n' });
+  });
+  after(async () => {
+    await srv?.cleanup();
+  });
+
+  /** GET on `agent`; resolves with whether the request went on a reused connection. */
+  const get = (agent) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: srv.port, path: '/openapi/Products?limit=1', headers: { 'X-Api-Key': srv.key }, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve(req.reusedSocket) : reject(new Error(`status ${res.statusCode}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+
+  test('an agent with a timeout reuses a connection idle 0.2 s and drops one idle 1.5 s, before the server closes it at 2 s', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1, timeout: 60000 });
+    try {
+      for (let round = 0; round < 3; round++) {
+        await get(agent);
+        await sleep(200);
+        assert.equal(await get(agent), true, 'a connection idle 0.2 s is reused');
+        // timeout=2 in the hint: the agent keeps an idle connection 1 s, the server 2 s.
+        await sleep(1500);
+        assert.equal(await get(agent), false, 'a connection idle 1.5 s is not reused');
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -155,7 +155,9 @@ class Server {
 
   /** A keep-alive agent for API calls to the current run (replaced at every start). */
   httpAgent() {
-    this.agent ??= new http.Agent({ keepAlive: true, maxSockets: 16 });
+    // With a timeout of its own the agent honours the server's Keep-Alive hint (without one
+    // Node ignores it and may reuse a connection just as the server closes it).
+    this.agent ??= new http.Agent({ keepAlive: true, maxSockets: 16, timeout: 60000 });
     return this.agent;
   }
 
