@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 namespace posfeed::http {
@@ -41,11 +42,19 @@ class chunk_writer {
     chunk_writer(boost::beast::tcp_stream& s, std::chrono::milliseconds timeout)
         : stream_(s), timeout_(timeout) {}
 
-    /// Writes `text` as one chunk (nothing for empty text); false when the write failed or
-    /// timed out (see error()).
+    /// Keeps `raw` bytes (the response head) to go out in front of the next write, in the
+    /// same send: opening a stream costs one write to the socket, not one per part.
+    void hold(std::string_view raw) { held_.append(raw); }
+    /// Keeps `text` as a whole chunk to go out with the next write (nothing for empty text).
+    void hold_chunk(std::string_view text);
+    /// Writes what is held, if anything; false when that write failed (see error()).
+    boost::asio::awaitable<bool> flush();
+
+    /// Writes `text` as one chunk (nothing for empty text), after what is held; false when
+    /// the write failed or timed out (see error()).
     boost::asio::awaitable<bool> write(std::string_view text);
 
-    /// Writes the last chunk (the server ends the stream), within 5 s.
+    /// Writes the last chunk (the server ends the stream), after what is held, within 5 s.
     boost::asio::awaitable<void> finish();
 
     /// When the last write completed (or the writer was made).
@@ -58,6 +67,7 @@ class chunk_writer {
     boost::beast::tcp_stream& stream_;
     std::chrono::milliseconds timeout_;
     boost::system::error_code error_;
+    std::string held_; ///< bytes that go out in front of the next write
     clock::time_point last_write_ = clock::now();
 };
 

@@ -10,6 +10,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
@@ -65,6 +67,23 @@ asio::awaitable<void> refuse(context& ctx, beast::tcp_stream& stream, const requ
     co_await beast_http::async_write(stream, res, use_tuple);
 }
 
+/// The response head as it goes on the wire (status line, fields, blank line).
+std::string head_text(beast_http::response<beast_http::empty_body>& res) {
+    beast_http::response_serializer<beast_http::empty_body> serializer(res);
+    serializer.split(true);
+    std::string text;
+    boost::system::error_code ec;
+    while (!ec && !serializer.is_header_done()) {
+        serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+            for (const auto b : beast::buffers_range_ref(buffers)) {
+                text.append(static_cast<const char*>(b.data()), b.size());
+            }
+            serializer.consume(beast::buffer_bytes(buffers));
+        });
+    }
+    return text;
+}
+
 } // namespace
 
 asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream, const request& req,
@@ -104,20 +123,20 @@ asio::awaitable<void> serve_eventsource(context& ctx, beast::tcp_stream& stream,
     apply_cors(ctx.cfg, req, res);
     res.chunked(true);
     res.keep_alive(true);
-    beast_http::response_serializer<beast_http::empty_body> serializer(res);
-    auto [ec, n] = co_await beast_http::async_write_header(stream, serializer, use_tuple);
-    if (ec) {
-        co_return;
-    }
+    // The head goes out with the replay's first chunk, in one send (a write error shows there).
+    chunk_writer out(stream, std::chrono::milliseconds(ctx.cfg.limits.write_timeout_ms));
+    out.hold(head_text(res));
     live->opened();
     ctx.stats.stream_opened();
     ctx.stats.request(200);
 
-    chunk_writer out(stream, std::chrono::milliseconds(ctx.cfg.limits.write_timeout_ms));
     const auto ready_rve = co_await replay(ctx, out, live->sub(), *sr, live->sent());
     if (!ready_rve) {
         if (live->sub().closed()) {
             co_await out.finish();
+        } else {
+            // A replay that ended before its first write still answers with the head.
+            co_await out.flush();
         }
         live->replay_ended(out.error());
         co_return;

@@ -175,10 +175,9 @@ asio::awaitable<std::optional<core::rve>> replay(context& ctx, chunk_writer& out
                                                  feed::subscriber& sub, const stream_request& sr,
                                                  stream_sent& sent) {
     const auto& filter = sub.filter();
+    // retry: goes out with the first events (or ready), in the same send as the head.
     const std::string retry = feed::retry_field(ctx.cfg.feed.retry_ms);
-    if (!co_await out.write(retry)) {
-        co_return std::nullopt;
-    }
+    out.hold_chunk(retry);
     sent.bytes += retry.size();
     // Replay from the log. The subscriber is already attached, so anything committed after the
     // reads below is queued; anything the reads saw is dropped from the queue by RVE.
