@@ -27,30 +27,13 @@ import subprocess
 import sys
 import tempfile
 
+# The result lines, read as the report reads them (a many-retailers line as "retailers").
+from results_table import PG_FANOUT_LABEL, load
+
 SERVERS = ("posfeed", "nchan", "pushpin")
 COLOURS = {"posfeed": "#1f77b4", "nchan": "#ff7f0e", "pushpin": "#2ca02c"}
-# The PostgreSQL cross-node fan-out row (posfeed only), drawn in posfeed's colour.
-PG_FANOUT_LABEL = "posfeed-pg3"
 # A latency of 0 ms has no place on a log axis: it is drawn at this.
 CDF_FLOOR_MS = 0.01
-
-
-def load(path):
-    with open(path, encoding="utf-8") as f:
-        return [as_retailers(json.loads(line)) for line in f if line.strip()]
-
-
-def as_retailers(r):
-    """A many-retailers fan-out line ("groups" > 1, or compare.sh's label "retail:SERVER" on a
-    failed run) becomes workload "retailers", as in results_table.py."""
-    label = str(r.get("label", ""))
-    groups = r.get("groups")
-    if label.startswith("retail:"):
-        r["label"] = label[len("retail:"):]
-        r["workload"] = "retailers"
-    elif r.get("workload") == "fanout" and isinstance(groups, (int, float)) and groups > 1:
-        r["workload"] = "retailers"
-    return r
 
 
 def median(rows, *path):

@@ -319,6 +319,28 @@ def main():
         return [stat(find(rows, workload, who, **label_match), *path)
                 for who in ("posfeed", "nchan", "pushpin")]
 
+    def deliveries(workload, label, m, misrouted=False):
+        """The rows of a fan-out block: streams, deliveries, latency, the must-be-zero counts
+        (with misrouted events for the many-retailers rows) and CPU per publish (when a line
+        has it: older results do not)."""
+        add(workload, label, "streams live", *trio(workload, m, "live"), 0, "↑")
+        add(workload, label, "deliveries per second",
+            *trio(workload, m, "deliveries_per_s"), 0, "↑")
+        for q in ("p50", "p99", "max"):
+            add(workload, label, f"publish-to-receive latency {q}, ms",
+                *trio(workload, m, "latency_ms", q), 2, "↓")
+        add(workload, label, "events lost", *trio(workload, m, "lost"), 0, "= 0")
+        add(workload, label, "events duplicated", *trio(workload, m, "duplicates"), 0, "= 0")
+        if misrouted:
+            add(workload, label, "events delivered to another group's streams (misrouted)",
+                *trio(workload, m, "misrouted"), 0, "= 0")
+        add(workload, label, "publish errors", *trio(workload, m, "publish_errors"), 0, "= 0")
+        add(workload, label, "streams the server closed",
+            *trio(workload, m, "closed_after_live"), 0, "= 0")
+        cpu = trio(workload, m, "server_cpu_us_per_publish")
+        if any(cpu):
+            add(workload, label, "server CPU per publish, µs", *cpu, 1, "↓")
+
     # The rows posfeed (SQLite) and Nchan share; the PostgreSQL rows have their own section.
     pg_labels = {label for label, _ in PG_WRITE_ROWS} | {PG_FANOUT_LABEL}
     shared = [r for r in rows if r.get("label") not in pg_labels]
@@ -348,22 +370,7 @@ def main():
             r = next(find(rows, "fanout", who, **m) for who in ("posfeed", "nchan", "pushpin")
                      if find(rows, "fanout", who, **m))
             label = f"{n:,} ({fmt(r.get('rate'))}/s × {fmt(r.get('seconds'))} s)"
-            add("fanout", label, "streams live", *trio("fanout", m, "live"), 0, "↑")
-            add("fanout", label, "deliveries per second",
-                *trio("fanout", m, "deliveries_per_s"), 0, "↑")
-            for q in ("p50", "p99", "max"):
-                add("fanout", label, f"publish-to-receive latency {q}, ms",
-                    *trio("fanout", m, "latency_ms", q), 2, "↓")
-            add("fanout", label, "events lost", *trio("fanout", m, "lost"), 0, "= 0")
-            add("fanout", label, "events duplicated", *trio("fanout", m, "duplicates"), 0,
-                "= 0")
-            add("fanout", label, "publish errors", *trio("fanout", m, "publish_errors"), 0,
-                "= 0")
-            add("fanout", label, "streams the server closed", *trio("fanout", m,
-                "closed_after_live"), 0, "= 0")
-            cpu = trio("fanout", m, "server_cpu_us_per_publish")
-            if any(cpu):
-                add("fanout", label, "server CPU per publish, µs", *cpu, 1, "↓")
+            deliveries("fanout", label, m)
             add("fanout", label, "event data size, bytes", *trio("fanout", m, "data_bytes"), 0,
                 "")
 
@@ -378,23 +385,7 @@ def main():
         r = next(find(rows, "retailers", who, **m) for who in ("posfeed", "nchan", "pushpin")
                  if find(rows, "retailers", who, **m))
         label = f"{fmt(n)} in {fmt(groups)} groups ({fmt(rate)}/s × {fmt(r.get('seconds'))} s)"
-        add("retailers", label, "streams live", *trio("retailers", m, "live"), 0, "↑")
-        add("retailers", label, "deliveries per second",
-            *trio("retailers", m, "deliveries_per_s"), 0, "↑")
-        for q in ("p50", "p99", "max"):
-            add("retailers", label, f"publish-to-receive latency {q}, ms",
-                *trio("retailers", m, "latency_ms", q), 2, "↓")
-        add("retailers", label, "events lost", *trio("retailers", m, "lost"), 0, "= 0")
-        add("retailers", label, "events duplicated", *trio("retailers", m, "duplicates"), 0,
-            "= 0")
-        add("retailers", label, "events delivered to another group's streams (misrouted)",
-            *trio("retailers", m, "misrouted"), 0, "= 0")
-        add("retailers", label, "publish errors", *trio("retailers", m, "publish_errors"), 0,
-            "= 0")
-        add("retailers", label, "streams the server closed",
-            *trio("retailers", m, "closed_after_live"), 0, "= 0")
-        add("retailers", label, "server CPU per publish, µs",
-            *trio("retailers", m, "server_cpu_us_per_publish"), 1, "↓")
+        deliveries("retailers", label, m, misrouted=True)
 
     pf = find(rows, "replay", "posfeed")
     nx = find(rows, "replay", "nchan")
