@@ -21,13 +21,12 @@ void chunk_writer::hold_chunk(std::string_view text) {
     held_.append(crlf);
 }
 
-boost::asio::awaitable<bool> chunk_writer::flush() {
-    if (held_.empty()) {
-        co_return true;
-    }
+template <class Buffers> boost::asio::awaitable<bool> chunk_writer::send(const Buffers& buffers) {
+    // A client that stops reading cannot hold the stream forever: a write that makes no
+    // progress for the timeout closes it (it resumes from its Last-Event-ID).
     stream_.expires_after(timeout_);
-    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(held_),
-                                              asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
     held_.clear();
     last_write_ = clock::now();
     if (ec) {
@@ -36,23 +35,21 @@ boost::asio::awaitable<bool> chunk_writer::flush() {
     co_return !ec;
 }
 
+boost::asio::awaitable<bool> chunk_writer::flush() {
+    if (held_.empty()) {
+        co_return true;
+    }
+    co_return co_await send(asio::buffer(held_));
+}
+
 boost::asio::awaitable<bool> chunk_writer::write(std::string_view text) {
     if (text.empty()) {
         co_return true;
     }
-    // A client that stops reading cannot hold the stream forever: a write that makes no
-    // progress for the timeout closes it (it resumes from its Last-Event-ID).
-    stream_.expires_after(timeout_);
     chunk_head head;
     const std::array<asio::const_buffer, 4> chunk{asio::buffer(held_), head.format(text.size()),
                                                   asio::buffer(text), asio::buffer(crlf)};
-    auto [ec, n] = co_await asio::async_write(stream_, chunk, asio::as_tuple(asio::use_awaitable));
-    held_.clear();
-    last_write_ = clock::now();
-    if (ec) {
-        error_ = ec;
-    }
-    co_return !ec;
+    co_return co_await send(chunk);
 }
 
 boost::asio::awaitable<void> chunk_writer::finish() {

@@ -64,6 +64,9 @@ class chunk_writer {
     boost::system::error_code error() const { return error_; }
 
   private:
+    /// Writes `buffers` (what is held first) within the timeout; then nothing is held.
+    template <class Buffers> boost::asio::awaitable<bool> send(const Buffers& buffers);
+
     boost::beast::tcp_stream& stream_;
     std::chrono::milliseconds timeout_;
     boost::system::error_code error_;
